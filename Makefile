@@ -1,0 +1,45 @@
+# Set-up and run targets. Each creates the virtual environment on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse.duckdb
+export RAW_DATA_DIR ?= $(CURDIR)/data/raw
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+SCALE ?= full
+
+.PHONY: install demo generate refresh test ui bench clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
+
+# dbt's manifest, which the Dagster definitions read.
+dbt/target/manifest.json: $(BIN)/.installed $(shell find dbt/models dbt/seeds dbt/macros -type f) dbt/dbt_project.yml
+	$(BIN)/dbt parse --quiet --project-dir dbt --profiles-dir dbt
+
+# The embedded default at full size, then every asset into the warehouse.
+demo: generate refresh
+
+generate: $(BIN)/.installed
+	$(BIN)/python -m models_py.generate --scale $(SCALE) --out $(RAW_DATA_DIR) --truth $(dir $(RAW_DATA_DIR))truth.json
+
+refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster job execute -m dagster_project.definitions -j refresh_all
+
+test: $(BIN)/.installed dbt/target/manifest.json
+	$(BIN)/python -m pytest -q
+
+ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -m dagster_project.definitions
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/bench_io.py --raw $(RAW_DATA_DIR)
+
+clean:
+	rm -rf data/warehouse*.duckdb dbt/target .dagster_home

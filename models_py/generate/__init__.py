@@ -1,0 +1,35 @@
+"""The embedded default: raw files of every source in the shapes of the raw-source contract,
+with planted effects written to a truth file that the pipeline never reads.
+
+``python -m models_py.generate --scale full --out data/raw --truth data/truth.json``
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from models_py.generate import city_sources, s003_sources
+from models_py.generate.latent import city_latent
+from models_py.generate.scale import get_scale
+
+
+def generate(out_dir: Path, truth_path: Path, scale: str = "small", seed: int = 20240601) -> dict:
+    """Write every raw source under ``out_dir`` and the planted truth to ``truth_path``.
+
+    ``truth_path`` must lie outside ``out_dir``: the pipeline reads everything under the raw
+    folder, and the truth is for tests only. Returns the truth dictionary.
+    """
+    out_dir, truth_path = Path(out_dir).resolve(), Path(truth_path).resolve()
+    if out_dir in truth_path.parents:
+        raise ValueError(f"truth file {truth_path} must not lie inside the raw folder {out_dir}")
+    sc = get_scale(scale)
+    latent = city_latent(sc.city_ids, seed)
+    started = time.perf_counter()
+    truth: dict = {"scale": scale, "seed": seed}
+    truth.update(city_sources.write_all(out_dir, sc, latent, seed))
+    truth.update(s003_sources.write_all(out_dir, sc, latent, seed))
+    truth["seconds"] = round(time.perf_counter() - started, 1)
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
+    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
+    return truth

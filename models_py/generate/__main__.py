@@ -1,0 +1,23 @@
+"""Command line for the embedded default generator."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from models_py.generate import generate
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m models_py.generate", description=__doc__)
+    p.add_argument("--scale", choices=["small", "full"], default="small")
+    p.add_argument("--out", type=Path, default=Path("data/raw"), help="raw landing folder")
+    p.add_argument("--truth", type=Path, default=Path("data/truth.json"),
+                   help="planted effects (outside the raw folder)")
+    p.add_argument("--seed", type=int, default=20240601)
+    a = p.parse_args(argv)
+    truth = generate(a.out, a.truth, a.scale, a.seed)
+    print(f"wrote the {a.scale} default to {a.out} in {truth['seconds']} s; truth in {a.truth}")
+
+
+if __name__ == "__main__":
+    main()

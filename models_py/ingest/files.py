@@ -1,0 +1,196 @@
+"""Reading raw files: encoding detection, CSV and workbook grids, source file discovery."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from models_py.ingest.errors import IngestError
+
+TABLE_SUFFIXES = (".csv", ".xlsx")
+
+
+def decode(path: Path) -> tuple[str, str]:
+    """Text of a file and the encoding it was found to be in: UTF-8 (with or without BOM), else
+    GB18030 (a superset of GBK and GB2312). Anything else is an error naming the file and the
+    line of the first byte that fits neither."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _strict(path, data[3:], "utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return _strict(path, data, "gb18030"), "gb18030"
+
+
+def _strict(path: Path, data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise IngestError(path, "cannot be decoded as UTF-8 or GBK/GB18030", row=line,
+                          value=data[e.start: e.start + 4].hex(" ")) from None
+
+
+@dataclass
+class Grid:
+    """The cells of one CSV file or one workbook sheet, as read (str, float, int, date or '')."""
+    path: Path
+    sheet: str | None
+    rows: list[list[object]]
+    encoding: str | None = None
+
+    def error(self, message: str, *, row: int | None = None, column: str | None = None,
+              value: object = None) -> IngestError:
+        """An error at a 0-based grid row (reported 1-based, as a person counts)."""
+        return IngestError(self.path, message, sheet=self.sheet,
+                           row=None if row is None else row + 1, column=column, value=value)
+
+
+def read_csv_grid(path: Path) -> Grid:
+    text, encoding = decode(path)
+    rows = list(csv.reader(io.StringIO(text)))
+    return Grid(path, None, rows, encoding)
+
+
+def read_sheets(path: Path) -> list[Grid]:
+    """Every sheet of a workbook as a grid; empty cells are ''."""
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as e:  # calamine raises its own types for corrupt files
+        raise IngestError(path, f"cannot be read as an xlsx workbook: {e}") from None
+    grids = []
+    for name in book.sheet_names:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        grids.append(Grid(path, name, [list(r) for r in rows]))
+    return grids
+
+
+def read_first_grid(path: Path) -> Grid:
+    """The grid of a CSV file, or the first sheet of a workbook."""
+    if path.suffix.lower() == ".csv":
+        return read_csv_grid(path)
+    return read_sheets(path)[0]
+
+
+def source_files(raw_dir: Path, folder: str, pattern: str) -> list[Path]:
+    """Files of one source, sorted; ``pattern`` is a regex the file name must match fully.
+
+    A missing folder, or a folder with no matching file, is an error: a source that silently
+    loads nothing would leave stale tables looking fresh.
+    """
+    base = Path(raw_dir) / folder
+    if not base.is_dir():
+        raise IngestError(base, "source folder not found")
+    regex = re.compile(pattern)
+    files = sorted(p for p in base.iterdir() if p.is_file() and regex.fullmatch(p.name))
+    if not files:
+        raise IngestError(base, f"no file matching {pattern!r}")
+    return files
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cell_text(value: object) -> str:
+    """A cell as stripped text; whole floats lose their '.0' (codes read from workbooks)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip().replace("\u3000", "")
+
+
+def header_key(name: object) -> str:
+    """A column header as compared with the contract: no spaces, half-width parentheses."""
+    return (cell_text(name).replace(" ", "").replace("\ufeff", "")
+            .replace("（", "(").replace("）", ")"))
+
+
+@dataclass
+class CsvTable:
+    """A CSV file read into a frame: text columns as stripped ``str`` ('' where empty), columns
+    named by :func:`header_key`, and the 1-based file line of every row in ``rows``."""
+    path: Path
+    encoding: str
+    frame: pd.DataFrame
+    rows: np.ndarray
+    extra_columns: list[str]
+
+    def error(self, message: str, *, at: int | None = None, column: str | None = None,
+              value: object = None, row: int | None = None) -> IngestError:
+        """An error at frame position ``at`` (or at file line ``row``)."""
+        if at is not None:
+            row = int(self.rows[at])
+        return IngestError(self.path, message, row=row, column=column, value=value)
+
+
+def read_csv_table(path: Path, *, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                   numeric: tuple[str, ...] = ()) -> CsvTable:
+    """Read a CSV file with a one-line header into a :class:`CsvTable`, vectorised.
+
+    ``required`` columns must be present (else an error naming the file and the column);
+    ``optional`` ones may be; any other column is kept and listed in ``extra_columns``.
+    ``numeric`` columns are left to the CSV parser, which reads a clean column as numbers
+    (fast; empty cells are NaN); a column holding other missing markers or thousands
+    separators stays text for :func:`models_py.ingest.numbers.column_numbers`.
+    Fully empty lines are dropped; line numbers stay those of the file.
+    """
+    text, encoding = decode(path)
+    if not text.strip():
+        raise IngestError(path, "empty file: expected a header line", row=1)
+    raw_header = next(csv.reader(io.StringIO(text)))
+    header = [header_key(h) for h in raw_header]
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        if h in seen:
+            raise IngestError(path, f"column given twice (columns {seen[h] + 1} and {j + 1})",
+                              row=1, column=h, value=raw_header[j])
+        seen[h] = j
+    for name in required:
+        if name not in seen:
+            raise IngestError(path, f"missing column (header: {', '.join(header)})", row=1,
+                              column=name)
+    dtypes = {j: (None if h in numeric else str) for j, h in enumerate(header)}
+    try:
+        frame = pd.read_csv(io.StringIO(text), header=None, skiprows=1, names=range(len(header)),
+                            dtype={j: t for j, t in dtypes.items() if t is not None},
+                            keep_default_na=False, skip_blank_lines=False, index_col=False,
+                            na_values={j: [""] for j, t in dtypes.items() if t is None})
+    except pd.errors.ParserError as e:
+        line = re.search(r"line (\d+)", str(e))
+        raise IngestError(path, f"malformed CSV: {e}",
+                          row=int(line.group(1)) if line else None) from None
+    frame.columns = header
+    header_lines = 1 + sum(h.count("\n") for h in raw_header)
+    rows = header_lines + 1 + np.arange(len(frame), dtype=np.int64)
+    text_columns = [h for h in header if not pd.api.types.is_numeric_dtype(frame[h])]
+    for h in text_columns:
+        frame[h] = frame[h].fillna("").astype(str)
+    if '"' in text and len(frame):
+        breaks = sum(frame[h].str.count("\n").to_numpy() for h in text_columns)
+        rows = rows + np.concatenate(([0], np.cumsum(breaks)[:-1]))
+    empty = np.ones(len(frame), dtype=bool)
+    for h in header:
+        if h in text_columns:
+            frame[h] = frame[h].str.strip()
+            empty &= frame[h].eq("").to_numpy()
+        else:
+            empty &= frame[h].isna().to_numpy()
+    if empty.any():
+        frame, rows = frame[~empty].reset_index(drop=True), rows[~empty]
+    known = set(required) | set(optional)
+    return CsvTable(path, encoding, frame, rows, [h for h in header if h not in known])

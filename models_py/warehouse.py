@@ -1,0 +1,87 @@
+"""The DuckDB warehouse: where it is, how loads write to it, how analysts read it.
+
+DuckDB allows one writing process per file. Every writing step of the pipeline goes through
+``connect()`` inside one Dagster pool (``duckdb_warehouse``), so writes never overlap. Analysts
+read a published copy, ``warehouse_read.duckdb`` beside the warehouse, which ``publish_snapshot``
+replaces atomically at the end of a refresh, so a running refresh never locks them out.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw"
+
+
+def warehouse_path() -> Path:
+    """Absolute path of the warehouse, from WAREHOUSE_PATH (also read by dbt's profiles.yml)."""
+    return Path(os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE)).resolve()
+
+
+def raw_dir() -> Path:
+    """The raw landing folder, from RAW_DATA_DIR."""
+    return Path(os.environ.get("RAW_DATA_DIR", DEFAULT_RAW_DIR)).resolve()
+
+
+def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path = Path(path or warehouse_path())
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
+                   tables: dict[str, pd.DataFrame | pa.Table],
+                   log: pd.DataFrame | None = None) -> None:
+    """Create or replace ``schema.<name>`` for every table in one transaction.
+
+    Either every table is replaced (and ``log`` rows appended to ``raw._load_log``) or, on any
+    error, none is and the warehouse is exactly as it was.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for name, rows in tables.items():
+            con.register("_incoming", rows)
+            con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" AS SELECT * FROM _incoming')
+            con.unregister("_incoming")
+        if log is not None:
+            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+            con.execute("""CREATE TABLE IF NOT EXISTS raw._load_log (
+                source VARCHAR, file VARCHAR, sha256 VARCHAR, bytes BIGINT, encoding VARCHAR,
+                loaded_at TIMESTAMP)""")
+            con.register("_log", log)
+            con.execute("INSERT INTO raw._load_log SELECT source, file, sha256, bytes, encoding, "
+                        "loaded_at FROM _log")
+            con.unregister("_log")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def publish_snapshot(path: Path | None = None) -> Path:
+    """Copy the warehouse to ``<name>_read.duckdb`` beside it, atomically (copy, then rename).
+
+    Analysts open the copy read-only while the next refresh writes the warehouse itself.
+    """
+    path = Path(path or warehouse_path())
+    target = path.with_name(path.stem + "_read.duckdb")
+    partial = target.with_suffix(".duckdb.partial")
+    with connect(path) as con:
+        con.execute("CHECKPOINT")  # fold the write-ahead log into the file before copying
+    shutil.copyfile(path, partial)
+    os.replace(partial, target)
+    return target
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
