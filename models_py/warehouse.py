@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -68,17 +67,33 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
         raise
 
 
+# The analysts' copy is written in a storage format the DuckDB CLI on PyPI (duckdb-cli 1.5)
+# reads; the warehouse itself uses the library's newer default.
+SNAPSHOT_STORAGE_VERSION = "v1.4.0"
+
+
+def snapshot_path(path: Path | None = None) -> Path:
+    path = Path(path or warehouse_path())
+    return path.with_name(path.stem + "_read.duckdb")
+
+
 def publish_snapshot(path: Path | None = None) -> Path:
-    """Copy the warehouse to ``<name>_read.duckdb`` beside it, atomically (copy, then rename).
+    """Copy the warehouse to ``<name>_read.duckdb`` beside it: written whole to a temporary
+    file, then renamed over the previous copy, so readers see the old or the new, never half.
 
     Analysts open the copy read-only while the next refresh writes the warehouse itself.
     """
     path = Path(path or warehouse_path())
-    target = path.with_name(path.stem + "_read.duckdb")
-    partial = target.with_suffix(".duckdb.partial")
+    target = snapshot_path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
     with connect(path) as con:
-        con.execute("CHECKPOINT")  # fold the write-ahead log into the file before copying
-    shutil.copyfile(path, partial)
+        con.execute(f"ATTACH '{partial}' AS snapshot (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')")
+        try:
+            catalog = con.execute("SELECT current_database()").fetchone()[0]
+            con.execute(f'COPY FROM DATABASE "{catalog}" TO snapshot')
+        finally:
+            con.execute("DETACH snapshot")
     os.replace(partial, target)
     return target
 

@@ -1,0 +1,4 @@
+select
+    station,
+    city_id
+from {{ source('raw', 'hsr_station') }}
