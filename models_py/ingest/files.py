@@ -19,25 +19,34 @@ TABLE_SUFFIXES = (".csv", ".xlsx")
 
 def decode(path: Path) -> tuple[str, str]:
     """Text of a file and the encoding it was found to be in: UTF-8 (with or without BOM), else
-    GB18030 (a superset of GBK and GB2312). Anything else is an error naming the file and the
-    line of the first byte that fits neither."""
+    GB18030 (a superset of GBK and GB2312). Anything else is an error naming the file, the line
+    of the offending bytes (as far as the encoding that read further got) and the bytes."""
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         return _strict(path, data[3:], "utf-8"), "utf-8-sig"
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    return _strict(path, data, "gb18030"), "gb18030"
+    except UnicodeDecodeError as e:
+        utf8_error = e
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as e:
+        # the encoding that read further points at the bad bytes (a UTF-8 file read as GB18030
+        # fails on its first Chinese character)
+        _raise_undecodable(path, data, max(utf8_error, e, key=lambda err: err.start))
 
 
 def _strict(path: Path, data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise IngestError(path, "cannot be decoded as UTF-8 or GBK/GB18030", row=line,
-                          value=data[e.start: e.start + 4].hex(" ")) from None
+        _raise_undecodable(path, data, e)
+
+
+def _raise_undecodable(path: Path, data: bytes, e: UnicodeDecodeError) -> None:
+    line = data[: e.start].count(b"\n") + 1
+    raise IngestError(path, "cannot be decoded as UTF-8 or GBK/GB18030", row=line,
+                      value=data[e.start: e.start + 4].hex(" ")) from None
 
 
 @dataclass
@@ -136,6 +145,15 @@ class CsvTable:
         if at is not None:
             row = int(self.rows[at])
         return IngestError(self.path, message, row=row, column=column, value=value)
+
+    def cell(self, at: int, column: str) -> object:
+        """The cell at frame position ``at`` as it reads in the file (numbers the parser read
+        come back as plain ``int``/``float``)."""
+        value = self.frame[column].iloc[at]
+        if isinstance(value, (float, np.floating, np.integer)):
+            value = value.item() if isinstance(value, np.generic) else value
+            return int(value) if float(value).is_integer() else value
+        return value
 
 
 def read_csv_table(path: Path, *, required: tuple[str, ...], optional: tuple[str, ...] = (),

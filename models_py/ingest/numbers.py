@@ -44,7 +44,7 @@ def column_numbers(cells: pd.Series, *, file, column: str, rows: pd.Series | np.
         if np.isinf(values).any():
             i = int(np.flatnonzero(np.isinf(values))[0])
             raise IngestError(file, "infinite value", sheet=sheet, row=int(np.asarray(rows)[i]),
-                              column=column, value=cells.iloc[i])
+                              column=column, value=float(values[i]))
         return values
     return to_numbers(cells, file=file, column=column, rows=rows, sheet=sheet)
 

@@ -37,8 +37,9 @@ NOT_IN_S001 = {"460300", "460400", "371200", "630200", "520500", "520600", "6504
                "621200"}  # 陇南市: its yearbook series are too incomplete for the panel
 # Autonomous prefectures covered by the CEADs city MRIO besides the prefecture-level 市.
 CEADS_PREFECTURES = {"222400", "422800", "433100", "513400", "532900", "532500", "532300",
-                     "522600", "522700", "522300", "654000", "652300", "652800"}
-CEADS_EXCLUDED_CITIES = {"460300"}  # 三沙市 has no economy to tabulate
+                     "522600", "522700", "522300", "532600", "654000", "652300", "652800"}
+# 三沙市 has no economy to tabulate; 儋州市 became a prefecture only in 2015, after the 2012 table.
+CEADS_EXCLUDED_CITIES = {"460300", "460400"}
 
 
 ETHNIC = ("蒙古", "藏族", "朝鲜族", "土家族", "苗族", "彝族", "布依族", "哈尼族", "壮族", "傣族",
