@@ -1,0 +1,80 @@
+"""City, county, EPS, policy-text and firm-record sources of the embedded default.
+
+``write_all`` builds the latent worlds (:mod:`models_py.generate.city_world`) and writes, under
+the raw folder (:mod:`models_py.generate.city_files`):
+
+- ``yearbook/city_yearbook_<YYYY>.xlsx|.csv`` for every city year and
+  ``yearbook/county_yearbook_<YYYY>.xlsx|.csv`` for every county year;
+- ``eps/*.xlsx|.csv``: long and wide EPS exports (city, province and national series);
+- ``policy_texts/index.csv`` and one text per document of the cross-border e-commerce pilots;
+- ``asif/asif_<YYYY>.csv|.parquet``: firm records of every county year.
+
+It returns the truth of studies S000, S001, S002 and S004: for each estimand the sign ("+", "-"
+or "0"), the planted value and how it enters the data.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from models_py.generate import city_files as files
+from models_py.generate.city_world import (TOOL_TYPES, build_city_world,
+                                           build_county_world)
+from models_py.generate.scale import Scale
+
+FOLDERS = ("yearbook", "eps", "policy_texts", "asif")
+
+
+def write_all(out_dir: Path, sc: Scale, latent: pd.DataFrame, seed: int) -> dict:
+    """Write every file of these sources under ``out_dir``; return the truth sections
+    ``{"S000": ..., "S001": ..., "S002": ..., "S004": ...}`` (JSON-serialisable)."""
+    out_dir = Path(out_dir)
+    for folder in FOLDERS:
+        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    world = build_city_world(sc, latent, seed)
+    county = build_county_world(sc, latent, seed)
+    docs = files.policy_documents(world, seed, last_year=max(sc.city_years))
+
+    tasks = [lambda y=y: files.write_city_yearbook(out_dir, world, y, seed)
+             for y in sc.city_years]
+    tasks += [lambda y=y: files.write_county_yearbook(out_dir, county, y, seed)
+              for y in sc.county_years]
+    tasks += [lambda w=w: w(out_dir, world, seed) for w in files.EPS_WRITERS]
+    tasks += [lambda: files.write_policy_index(out_dir, docs)]
+    tasks += [lambda n=n, t=t: files.write_policy_text(out_dir, n, t)
+              for n, t in zip(docs["文件名"], docs["text"])]
+    tasks += [lambda y=y: files.write_asif(out_dir, county, y) for y in sc.county_years]
+    for task in tqdm(tasks, desc="city sources", unit="file", disable=sc.name != "full"):
+        task()
+
+    truth = world.truth
+    truth["S002"]["policy_texts"] = _policy_truth(world, docs)
+    truth["S004"] = county.truth
+    return truth
+
+
+def _policy_truth(world, docs: pd.DataFrame) -> dict:
+    """The keyword dictionary and, per pilot city, its planted rates and realized counts."""
+    counts = docs.groupby("city_id")[list(TOOL_TYPES)].sum()
+    n_docs = docs.groupby("city_id").size()
+    cities = {}
+    for p in world.pilots.itertuples():
+        cities[p.city_id] = {
+            "policy_year": int(p.policy_year),
+            "rates": {"supply": round(float(p.rate_supply), 4),
+                      "environment": round(float(p.rate_environment), 4),
+                      "demand": round(float(p.rate_demand), 4)},
+            "multiplier": round(float(p.multiplier), 4),
+            "documents": int(n_docs.get(p.city_id, 0)),
+            "keywords": {t: int(counts.loc[p.city_id, t]) if p.city_id in counts.index else 0
+                         for t in TOOL_TYPES},
+        }
+    return {
+        "keywords": files.policy_tools(),
+        "documents": int(len(docs)),
+        "cities": cities,
+        "how": "each document holds Poisson(rate_k) sentences with a keyword of tool type k; "
+               "a city's effect multiplier is the mean of rate_k / E[rate]",
+    }
