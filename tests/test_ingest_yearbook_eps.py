@@ -74,7 +74,7 @@ def test_unknown_indicator_is_kept_and_reported(yearbook_db):
     kept = con.execute("SELECT city_id, source_value, variable FROM raw.city_yearbook "
                        "WHERE indicator = '城市书店数' ORDER BY city_id").fetchall()
     assert kept == [("130100", 7.0, None), ("420600", 3.0, None)]
-    report = result.asset_materializations_for_node("raw__city_yearbook")[0].metadata["report"]
+    report = result.asset_materializations_for_node("load_city_yearbook")[0].metadata["report"]
     assert report.data["unknown_headers"] == {"yearbook/city_yearbook_2010.csv": ["城市书店数(个)"]}
 
 

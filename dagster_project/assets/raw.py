@@ -8,30 +8,39 @@ from models_py import ingest
 
 
 def landing_spec(source: str) -> dg.AssetSpec:
-    folder = ingest.SOURCES[source][0]
+    folder = ingest.SOURCES[source].folder
     return dg.AssetSpec(
         key=dg.AssetKey(["landing", source]), group_name="landing", kinds={"file"},
         description=f"Raw {source} files under <raw folder>/{folder}/, as delivered. "
                     "Read-only inputs; not materialized by the pipeline.")
 
 
+def raw_table_key(table: str) -> dg.AssetKey:
+    """Key of a raw table: dbt's source raw.<table> maps to the same key by default."""
+    return dg.AssetKey(["raw", table])
+
+
 def raw_asset(source: str) -> dg.AssetsDefinition:
-    @dg.asset(key=dg.AssetKey(["raw", source]), deps=[landing_spec(source).key],
-              group_name="raw", pool=WAREHOUSE_POOL, kinds={"python", "duckdb"},
-              description=f"Validated tidy rows of the {source} files, one table per block, "
-                          "each row carrying the file and row it came from.")
-    def _load(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
-              raw_folder: RawFolder) -> dg.MaterializeResult:
+    """The loader of one source: one asset per raw table it replaces, all in one transaction."""
+    tables = ingest.SOURCES[source].tables
+    specs = [dg.AssetSpec(raw_table_key(t), deps=[landing_spec(source).key], group_name="raw",
+                          kinds={"python", "duckdb"},
+                          description=f"raw.{t}: validated tidy rows of the {source} files, each "
+                                      "carrying the file and row it came from.")
+             for t in tables]
+
+    @dg.multi_asset(name=f"load_{source}", specs=specs, pool=WAREHOUSE_POOL)
+    def _load(context: dg.AssetExecutionContext, duckdb: DuckDBResource, raw_folder: RawFolder):
         raw_dir = raw_folder.dir()
         result = ingest.load(source, raw_dir)  # raises IngestError before any write
         with duckdb.get_connection() as con:
             ingest.write(con, result, raw_dir)
-        context.log.info(f"{source}: {result.row_counts()} from {len(result.files)} files")
-        return dg.MaterializeResult(metadata={
-            "files": len(result.files),
-            **{f"rows_{name}": dg.MetadataValue.int(n) for name, n in result.row_counts().items()},
-            "report": dg.MetadataValue.json(_jsonable(result.report)),
-        })
+        counts = result.row_counts()
+        context.log.info(f"{source}: {counts} from {len(result.files)} files")
+        for table in tables:
+            yield dg.MaterializeResult(asset_key=raw_table_key(table), metadata={
+                "rows": dg.MetadataValue.int(counts[table]), "files": len(result.files),
+                "report": dg.MetadataValue.json(_jsonable(result.report))})
     return _load
 
 

@@ -7,6 +7,7 @@ raises IngestError before anything is written, so the warehouse keeps its previo
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -16,23 +17,39 @@ from models_py import warehouse
 from models_py.ingest.files import sha256
 from models_py.ingest.result import LoadResult
 
-# source name -> (landing sub-folder, "module:function" of its loader)
-SOURCES: dict[str, tuple[str, str]] = {
-    "city_yearbook": ("yearbook", "models_py.ingest.yearbook:load_city"),
-    "county_yearbook": ("yearbook", "models_py.ingest.yearbook:load_county"),
-    "eps": ("eps", "models_py.ingest.eps:load"),
-    "ceads_mrio": ("ceads", "models_py.ingest.ceads:load"),
-    "baidu_index": ("baidu_index", "models_py.ingest.baidu:load"),
-    "hsr": ("hsr", "models_py.ingest.hsr:load"),
-    "policy_texts": ("policy_texts", "models_py.ingest.policy:load"),
-    "asif": ("asif", "models_py.ingest.asif:load"),
+
+
+@dataclass(frozen=True)
+class Source:
+    folder: str                 # landing sub-folder
+    loader: str                 # "module:function" returning a LoadResult
+    tables: tuple[str, ...]     # the raw tables a load replaces
+
+
+SOURCES: dict[str, Source] = {
+    "city_yearbook": Source("yearbook", "models_py.ingest.yearbook:load_city", ("city_yearbook",)),
+    "county_yearbook": Source("yearbook", "models_py.ingest.yearbook:load_county",
+                              ("county_yearbook",)),
+    "eps": Source("eps", "models_py.ingest.eps:load", ("eps",)),
+    "ceads_mrio": Source("ceads", "models_py.ingest.ceads:load",
+                         ("ceads_region", "ceads_sector", "ceads_intermediate", "ceads_final_use",
+                          "ceads_row_totals", "ceads_footer")),
+    "baidu_index": Source("baidu_index", "models_py.ingest.baidu:load", ("baidu_index",)),
+    "hsr": Source("hsr", "models_py.ingest.hsr:load",
+                  ("hsr_line_stage", "hsr_line_station", "hsr_station")),
+    "policy_texts": Source("policy_texts", "models_py.ingest.policy:load", ("policy_document",)),
+    "asif": Source("asif", "models_py.ingest.asif:load", ("asif_firm_year",)),
 }
 
 
 def load(source: str, raw_dir: Path) -> LoadResult:
     """Read and validate every file of ``source`` under ``raw_dir``."""
-    module, _, func = SOURCES[source][1].partition(":")
-    return getattr(importlib.import_module(module), func)(Path(raw_dir))
+    module, _, func = SOURCES[source].loader.partition(":")
+    result = getattr(importlib.import_module(module), func)(Path(raw_dir))
+    if set(result.tables) != set(SOURCES[source].tables):
+        raise RuntimeError(f"loader of {source} returned tables {sorted(result.tables)}, "
+                           f"declared {sorted(SOURCES[source].tables)}")
+    return result
 
 
 def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path) -> None:

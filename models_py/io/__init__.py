@@ -1,0 +1,2 @@
+"""Input-output tables: reading CEADs city MRIO files (``ceads``) and the Leontief engine
+(``leontief``)."""
