@@ -398,8 +398,8 @@ def write_ceads_xlsx(path: Path, grid: CeadsGrid, compresslevel: int = 1) -> Non
                      + f'<dimension ref="{dim}"/>'.encode() + b"<sheetData>")
             for r, row in enumerate(grid.header):
                 last = max((k for k, c in enumerate(row) if c), default=-1)
-                fh.write(f'<row r="{r + 1}">'.encode() + b"".join(_inline(c) for c in row[:last + 1])
-                         + b"</row>")
+                cells = b"".join(_inline(c) for c in row[:last + 1])
+                fh.write(f'<row r="{r + 1}">'.encode() + cells + b"</row>")
             rows = _iter_formatted_rows(grid.values, b"<c><v>", b"</v></c>", (3, 4))
             for k, cells in enumerate(rows):
                 lead = b"".join(_inline(c) for c in (grid.region[k], grid.label[k], grid.code[k]))

@@ -4,15 +4,15 @@ The world has n cities and S sectors (N = n x S region-sectors, region-major as 
 
 - Technical coefficients ``A`` (domestic, N x N): buyer city j's sector s uses
   ``a_j[r, s]`` of sector r per unit of output (column sums 0.50-0.68), sourced locally with
-  share ``lambda_A[j, r]`` (0.65-0.90) and from the K largest gravity partners of j otherwise,
-  in proportion to ``GDP_k^0.9 * capacity[k, r] / distance^1.6``. Intra-city blocks are dense
-  and strong, inter-city blocks gravity-filled and sparse beyond the K partners. Coefficients
-  drift a little between table years.
-- Final demand ``Y`` (N x n, consuming city in columns) = own-city demand (share 0.50-0.70 of
-  the city's final demand) plus purchases from every other city j by gravity
-  (``GDP_j^0.9 / distance^1.2``), with j's goods in the proportions of j's export basket.
-  Final demand is split into the five CEADs categories FU101..FU202 (small inventory changes
-  of either sign).
+  share ``LOCAL_INPUT_SHARE`` (0.80-0.93 by city and sector) and from the K largest gravity
+  partners of j otherwise, in proportion to ``GDP_k^0.9 * capacity[k, r] / distance^1.6``.
+  Intra-city blocks are dense and strong, inter-city blocks gravity-filled and zero beyond the
+  K partners. Coefficients drift a little between table years.
+- Final demand ``Y`` (N x n, consuming city in columns) = own-city demand (share
+  ``OWN_FINAL_SHARE``, 0.40-0.60, of the city's final demand) plus purchases from every other
+  city j by gravity (``GDP_j^0.9 / distance^1.2``), with j's goods in the proportions of j's
+  export basket. The sector classes take ``CLASS_FINAL_SHARES`` of final demand. Final demand
+  is split into the five CEADs categories FU101..FU202 (inventory changes of either sign).
 - A few region-sectors have zero gross output in every year: their rows and columns of A,
   their final demand, exports and errors are zero.
 
@@ -23,7 +23,9 @@ adjusting i's final purchases of j's class-c goods (``Y = Y_base + W delta`` wit
 class-level adjustment over j's sectors by its export basket, and delta solving the class-level
 system ``C (I - A)^-1 W delta = target - C (I - A)^-1 Y_base``). For i != j the target is the
 2012 level plus the cumulated planted transfers, so that the change of G between table years is
-exactly the planted transfer; own-city entries (i = j) follow the economy's growth.
+exactly the planted transfer; own-city entries (i = j) follow the economy's growth. Where a
+target would need negative purchases the purchase is clipped at zero (a handful of the
+n x 4 x (n - 1) class purchases in 2017; counted in ``MrioTable.clipped_cells``).
 """
 from __future__ import annotations
 
@@ -102,7 +104,8 @@ class MrioWorld:
         fd_mix = rng.lognormal(0.0, 0.6, S) * np.where(intermediate, 0.3, 1.0)
         class_sum = fd_mix @ self.class_onehot
         present = class_sum > 0
-        target = np.where(present, CLASS_FINAL_SHARES, 0.0) / np.where(present, CLASS_FINAL_SHARES, 0.0).sum()
+        target = np.where(present, CLASS_FINAL_SHARES, 0.0)
+        target /= target.sum()
         fd_mix *= (target / np.where(present, class_sum, 1.0))[self.sector_class]
         self.fd_mix = fd_mix / fd_mix.sum()
         rich = np.asarray(gdppc[min(gdppc)], float)

@@ -72,6 +72,7 @@ PERIOD_SCALE = (1.0, 0.8)  # period shock on the size of transfers (p2 spans two
 PAIR_SD = (0.5, 0.3)    # common and class-specific pair levels
 NOISE_SD = (0.6, 0.6)   # common and class-specific pair-period shocks
 TRANSFER_SCALE = 0.18   # planted transfer per period relative to 2012 direct purchases
+PLANT_STREAM = 37
 
 
 # ----------------------------------------------------------------------------- HSR network
@@ -131,7 +132,8 @@ def build_hsr(cities: pd.DataFrame, pop: np.ndarray, rng, full: bool) -> HsrNetw
     dist = great_circle_km(lon, lat)
     ids = cities["city_id"].tolist()
     short = cities["short_name"].tolist()
-    capital = np.array([c[2:4] == "01" for c in ids]) | (cities["level"] == "municipality").to_numpy()
+    capital = (np.array([c[2:4] == "01" for c in ids])
+               | (cities["level"] == "municipality").to_numpy())
     hubs = np.where(capital | (pop >= np.quantile(pop, 0.8)))[0]
     buffer_km = 60.0 if full else 110.0
     limit = 16 if full else 4
@@ -382,7 +384,6 @@ def plant_transfers(hsr: list[np.ndarray], info: list[np.ndarray], down: list[np
     return transfers, latent
 
 
-
 # ---------------------------------------------------------------------------------- writer
 
 def _signed_log(t: np.ndarray) -> np.ndarray:
@@ -408,10 +409,14 @@ def _expected_signs() -> dict:
         "sector_IT": sector,
         "synergy_IT": {"connectivity_double": "+",
                        "by_gradient": {"down": "not planted", "up": "+"}},
-        "reverse_causality": {"connectivity_HSR_on_IT": "0", "connectivity_I_on_IT": "0"},
+        # No reverse channel is planted (connectivity is drawn before the transfer shocks), but a
+        # regression of connectivity on IT mirrors the forward association, so it comes out "+".
+        "reverse_causality": {"connectivity_HSR_on_IT": "+", "connectivity_I_on_IT": "+",
+                              "planted_reverse_channel": "none"},
         "population_gradient": "not planted: follows the GDP-per-capita split as far as "
                                "population ranks the pair the same way",
-        "distance_tiers": "not planted by tier: the effects above hold in every tier",
+        "distance_tiers": "not planted by tier: the latent effects are the same at every "
+                          "distance",
         "mechanisms": {v: "0" for v in ("factor_labor", "factor_fcapital", "factor_ccapital",
                                          "factor_flc", "factor_clc", "factor_tech")},
     }
@@ -462,7 +467,8 @@ def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int) -> dict:
         {y: gdppc(lat_c, y) * population(lat_c, y) for y in sc.mrio_years},
         {y: gdppc(lat_c, y) for y in sc.mrio_years}, seed)
     direct = world.classes(world.final_demand(sc.mrio_years[0]))
-    planted, _ = plant_transfers(hsr, info, down, direct, np.random.default_rng([seed, 35]))
+    planted, _ = plant_transfers(hsr, info, down, direct,
+                                 np.random.default_rng([seed, PLANT_STREAM]))
     bar.update()
 
     folder = out_dir / "ceads"
@@ -514,12 +520,18 @@ def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int) -> dict:
         .strip(),
         "expected_signs": _expected_signs(),
         "latent_model": {
-            "index": "z_ij,p = a_ij + mu_p + b_HSR(g) (HSR_p - pair mean) + b_I(g) (I_p - pair "
-                     "mean) + b_double (double_resid_p - pair mean) + e; T^c = s^c_ij tanh(z^c)",
+            "index": "z^c_ij,p = a_ij + a^c_ij + level_shift + b_HSR(g) (HSR_p - pair mean) "
+                     "+ b_I(g) (I_resid_p - pair mean) + b_double(g) (double_resid_p - pair "
+                     "mean) + e_ij,p + e^c_ij,p; T^c_ij,p = transfer_scale * period_scale_p * "
+                     "(city i's 2012 final purchases of city j's class-c goods) * tanh(z); "
+                     "g = the pair's gradient in period p",
+            "I_resid": "connectivity_I net of its within-pair change's projection on HSR's "
+                       "change inside each gradient group",
             "effects_by_class": EFFECTS,
             "synergy": SYNERGY,
-            "synergy_note": "double_resid = HSR x I minus its projection, in within-pair "
-                            "changes, on the changes of HSR and I inside each gradient group",
+            "synergy_note": "planted on up-gradient pairs only; double_resid = HSR x I net of "
+                            "its within-pair change's projection on the changes of HSR and I "
+                            "inside each gradient group (weighted by the log transfer scale)",
             "level_shift": LEVEL_SHIFT,
             "period_scale": list(PERIOD_SCALE),
             "transfer_scale": TRANSFER_SCALE,
