@@ -115,15 +115,7 @@ def _arrow_text(column: pa.ChunkedArray) -> pd.Series:
 def read_year(table: CsvTable, year: int, rel: str) -> pd.DataFrame:
     """Validated firm rows of one year's file."""
     frame, rows, path = table.frame, table.rows, table.path
-    if frame.empty:
-        raise table.error("no data rows after the header", row=1)
-
-    years = column_numbers(frame[YEAR], file=path, column=YEAR, rows=rows)
-    wrong = ~(years == year)
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise table.error(f"年份 must equal the file's year {year}", at=i, column=YEAR,
-                          value=table.cell(i, YEAR))
+    table.check_year(YEAR, year)
 
     firm = frame[FIRM]
     _first_bad(table, (firm == "").to_numpy(), FIRM, "empty 法人代码")

@@ -58,15 +58,7 @@ def load(raw_dir: Path) -> LoadResult:
 def read_year(table: CsvTable, year: int, rel: str) -> pd.DataFrame:
     """Validated rows of one year's file."""
     frame, rows, path = table.frame, table.rows, table.path
-    if frame.empty:
-        raise table.error("no data rows after the header", row=1)
-
-    years = column_numbers(frame[YEAR], file=path, column=YEAR, rows=rows)
-    wrong = ~(years == year)
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise table.error(f"年份 must equal the file's year {year}", at=i, column=YEAR,
-                          value=table.cell(i, YEAR))
+    table.check_year(YEAR, year)
 
     def resolve(name, where):
         if not name:

@@ -146,6 +146,19 @@ class CsvTable:
             row = int(self.rows[at])
         return IngestError(self.path, message, row=row, column=column, value=value)
 
+    def check_year(self, column: str, year: int) -> None:
+        """A one-year file: it has data rows, and every row's ``column`` is the file's year."""
+        from models_py.ingest.numbers import column_numbers
+
+        if self.frame.empty:
+            raise self.error("no data rows after the header", row=1)
+        years = column_numbers(self.frame[column], file=self.path, column=column, rows=self.rows)
+        wrong = ~(years == year)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise self.error(f"{column} must equal the file's year {year}", at=i, column=column,
+                             value=self.cell(i, column))
+
     def cell(self, at: int, column: str) -> object:
         """The cell at frame position ``at`` as it reads in the file (numbers the parser read
         come back as plain ``int``/``float``)."""
