@@ -21,7 +21,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 # dbt's manifest, which the Dagster definitions read.
 dbt/target/manifest.json: $(BIN)/.installed $(shell find dbt/models dbt/seeds dbt/macros -type f) dbt/dbt_project.yml
-	$(BIN)/dbt parse --quiet --project-dir dbt --profiles-dir dbt
+	$(BIN)/dbt parse --quiet --project-dir $(CURDIR)/dbt --profiles-dir $(CURDIR)/dbt
 
 # The embedded default at full size, then every asset into the warehouse.
 demo: generate refresh
@@ -38,8 +38,10 @@ test: $(BIN)/.installed dbt/target/manifest.json
 ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m dagster_project.definitions
 
+# Benchmarks on the full default (run `make demo` first): input-output engine, then study S003.
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_io.py --raw $(RAW_DATA_DIR)
+	$(BIN)/python bench/bench_s003.py
 
 clean:
 	rm -rf data/warehouse*.duckdb dbt/target .dagster_home

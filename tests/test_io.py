@@ -208,6 +208,17 @@ def test_non_numeric_cell(tmp_path, fmt):
     assert "'abc'" in msg
 
 
+def test_nan_is_not_a_number_in_any_format(tmp_path):
+    grid = edited(HAND_GRID, {(6, 4): "nan"})                   # E6, a Z cell
+    for path in (write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid),
+                 write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", grid)):
+        msg = _error(path)
+        assert "expected a number" in msg and "row 6" in msg and "column 'E'" in msg, path
+    msg = _error(write_parquet(tmp_path / "ceads_city_mrio_2012.parquet",
+                               edited(HAND_GRID, {(6, 4): float("nan")})))
+    assert "expected a number" in msg and "row 6" in msg and "column 'E'" in msg
+
+
 def test_thousands_separators_in_csv_are_numbers(tmp_path):
     grid = edited(HAND_GRID, {(5, 21): "1,05.0"})  # odd grouping still a separator: 105
     t = read_mrio(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
@@ -542,16 +553,7 @@ def test_solve_in_place_releases_z_and_matches_the_copying_solve(tmp_path):
                                rtol=1e-12)
 
 
-def test_nan_is_not_a_number_in_any_format(tmp_path):
-    grid = edited(HAND_GRID, {(6, 4): "nan"})                   # E6, a Z cell
-    for path in (write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid),
-                 write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", grid)):
-        msg = _error(path)
-        assert "expected a number" in msg and "row 6" in msg and "column 'E'" in msg, path
-    msg = _error(write_parquet(tmp_path / "ceads_city_mrio_2012.parquet",
-                               edited(HAND_GRID, {(6, 4): float("nan")})))
-    assert "expected a number" in msg and "row 6" in msg and "column 'E'" in msg
-
+# ----------------------------------------------------- the generator's embedded default
 
 def test_generated_small_default_reads_and_reproduces_the_planted_transfers(small_default):
     """The embedded default's CEADs files load, and the engine finds the transfers the
