@@ -14,6 +14,7 @@ def materialize(assets, raw_dir: Path, db_path: Path, selection=None) -> dg.Exec
     from dagster_project.resources import resources
 
     os.environ["WAREHOUSE_PATH"] = str(db_path)  # dbt's profiles.yml reads it
+    os.environ.setdefault("PUBLISH_DIR", str(Path(db_path).parent / "publish"))  # not data/
     return dg.materialize(assets, selection=selection, raise_on_error=False,
                           resources=resources(db_path, raw_dir))
 

@@ -78,3 +78,58 @@ def test_undecodable_file_fails_cleanly(tmp_path, loaded):
     assert "city_yearbook_2010.csv" in message and "row 6" in message
     assert "cannot be decoded as UTF-8 or GBK/GB18030" in message
     assert warehouse_state(db) == before
+
+
+# --- CEADs MRIO tables: a truncated Z block, rows that do not balance to gross output ---------
+
+MRIO = "ceads/ceads_city_mrio_2012.xlsx"
+
+
+@pytest.fixture
+def loaded_mrio(tmp_path):
+    """A warehouse holding a good CEADs load (the hand-made 2 x 2 table of test_io)."""
+    from test_io import HAND_GRID, write_xlsx
+
+    raw = tmp_path / "good_mrio"
+    (raw / "ceads").mkdir(parents=True)
+    write_xlsx(raw / MRIO, HAND_GRID)
+    db = tmp_path / "wh.duckdb"
+    assert materialize([raw_asset("ceads_mrio")], raw, db).success
+    return raw, db, warehouse_state(db)
+
+
+def _bad_mrio(tmp_path, good, grid):
+    from test_io import write_xlsx
+
+    bad = tmp_path / "bad_mrio"
+    shutil.copytree(good, bad)
+    write_xlsx(bad / MRIO, grid)
+    return bad, sha256(bad / MRIO)
+
+
+def test_truncated_z_block_fails_cleanly(tmp_path, loaded_mrio):
+    from test_io import HAND_GRID
+
+    good, db, before = loaded_mrio
+    bad, digest = _bad_mrio(tmp_path, good, HAND_GRID[:7] + HAND_GRID[8:])  # 天津 16 row gone
+    result = materialize([raw_asset("ceads_mrio")], bad, db)
+    assert not result.success
+    message = failure_message(result)
+    for part in ("ceads_city_mrio_2012.xlsx", "row 8", "truncated Z block"):
+        assert part in message, (part, message)
+    assert warehouse_state(db) == before
+    assert sha256(bad / MRIO) == digest
+
+
+def test_unbalanced_mrio_row_fails_cleanly(tmp_path, loaded_mrio):
+    from test_io import HAND_GRID, edited
+
+    good, db, before = loaded_mrio
+    bad, digest = _bad_mrio(tmp_path, good, edited(HAND_GRID, {(6, 21): 101}))  # GO 100 -> 101
+    result = materialize([raw_asset("ceads_mrio")], bad, db)
+    assert not result.success
+    message = failure_message(result)
+    for part in ("ceads_city_mrio_2012.xlsx", "row 6", "does not balance", "but GO = 101"):
+        assert part in message, (part, message)
+    assert warehouse_state(db) == before
+    assert sha256(bad / MRIO) == digest
