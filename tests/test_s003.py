@@ -12,7 +12,6 @@ A planted "+"/"-" must show that sign with p < 0.05; a planted "0" must not be s
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import dagster as dg
 import duckdb

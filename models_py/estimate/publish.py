@@ -128,7 +128,7 @@ def to_markdown(g: Grid) -> str:
 
 def to_html(g: Grid) -> str:
     esc = html.escape
-    out = [f"<table class=\"regression\">", f"<caption>{esc(g.title)}</caption>", "<thead>"]
+    out = ["<table class=\"regression\">", f"<caption>{esc(g.title)}</caption>", "<thead>"]
     for r in g.header:
         out.append("<tr>" + "".join(f"<th>{esc(c)}</th>" for c in r) + "</tr>")
     out.append("</thead>")

@@ -7,7 +7,6 @@ leading zeros). Parquet rows are numbered as if the file were a CSV: data row k 
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,8 @@ import pyarrow.parquet as pq
 
 from models_py.ingest import names
 from models_py.ingest.errors import IngestError
-from models_py.ingest.files import CsvTable, header_key, read_csv_table, source_files
+from models_py.ingest.files import (CsvTable, files_by_year, header_key, read_csv_table,
+                                    source_files)
 from models_py.ingest.numbers import column_numbers
 from models_py.ingest.result import LoadResult
 
@@ -36,13 +36,7 @@ def load(raw_dir: Path) -> LoadResult:
     """Read every ``asif_<YYYY>.csv`` or ``asif_<YYYY>.parquet`` under ``raw_dir/asif``."""
     raw_dir = Path(raw_dir)
     files = source_files(raw_dir, FOLDER, r"asif_\d{4}\.(csv|parquet)")
-    by_year: dict[int, Path] = {}
-    for path in files:
-        year = int(re.match(r"asif_(\d{4})\.", path.name).group(1))
-        if year in by_year:
-            raise IngestError(path, f"a second file for {year} (the other: {by_year[year].name}); "
-                              "give each year as CSV or as Parquet, not both")
-        by_year[year] = path
+    by_year = files_by_year(files, "give each year as CSV or as Parquet, not both")
 
     frames, encodings, per_file, extra, padded = [], {}, {}, {}, []
     for year, path in sorted(by_year.items()):

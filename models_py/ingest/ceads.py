@@ -20,7 +20,6 @@ VARCHAR). :func:`read_warehouse` turns the raw tables of one year back into an M
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import duckdb
@@ -28,8 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models_py.ingest.errors import IngestError
-from models_py.ingest.files import source_files
+from models_py.ingest.files import files_by_year, source_files
 from models_py.ingest.result import LoadResult
 from models_py.io.ceads import FINAL_USE, FOOTER, VALUE_ADDED, MrioTable, Provenance, read_mrio
 
@@ -43,13 +41,7 @@ def load(raw_dir: Path) -> LoadResult:
     """Read and check every CEADs MRIO file under ``raw_dir/ceads``."""
     raw_dir = Path(raw_dir)
     files = source_files(raw_dir, FOLDER, PATTERN)
-    by_year: dict[int, Path] = {}
-    for path in files:
-        year = int(re.match(r"ceads_city_mrio_(\d{4})\.", path.name).group(1))
-        if year in by_year:
-            raise IngestError(path, f"a second file for {year} (the other: {by_year[year].name}); "
-                              "give each table year in one format only")
-        by_year[year] = path
+    by_year = files_by_year(files, "give each table year in one format only")
 
     parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
     report: dict = {"years": sorted(by_year), "formats": {}, "encodings": {},

@@ -106,6 +106,19 @@ def source_files(raw_dir: Path, folder: str, pattern: str) -> list[Path]:
     return files
 
 
+def files_by_year(files: list[Path], hint: str = "") -> dict[int, Path]:
+    """One file per data year, the year read from the 4 digits before the suffix
+    (``city_yearbook_2015.xlsx``); a second file for a year is an error naming both."""
+    by_year: dict[int, Path] = {}
+    for path in files:
+        year = int(re.search(r"(\d{4})\.[A-Za-z]+$", path.name).group(1))
+        if year in by_year:
+            raise IngestError(path, f"a second file for {year} (the other: "
+                                    f"{by_year[year].name}){'; ' + hint if hint else ''}")
+        by_year[year] = path
+    return dict(sorted(by_year.items()))
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

@@ -7,7 +7,6 @@ column per indicator headed ``<指标>(<单位>)`` with an optional ``_全市``/
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,8 @@ import pandas as pd
 from models_py import reference
 from models_py.ingest import catalog as catalog_mod
 from models_py.ingest import names
-from models_py.ingest.errors import IngestError
-from models_py.ingest.files import Grid, cell_text, read_first_grid, source_files
+from models_py.ingest.files import (Grid, cell_text, files_by_year, read_first_grid,
+                                    source_files)
 from models_py.ingest.numbers import to_numbers
 from models_py.ingest.result import LoadResult
 
@@ -42,13 +41,9 @@ def load_county(raw_dir: Path) -> LoadResult:
 def _load(raw_dir: Path, level: str) -> LoadResult:
     spec = LEVELS[level]
     files = source_files(raw_dir, "yearbook", rf"{spec['prefix']}_\d{{4}}\.(xlsx|csv)")
-    years: dict[int, Path] = {}
+    years = files_by_year(files, "give each year as xlsx or as csv, not both")
     frames, unknown, encodings = [], {}, {}
-    for path in files:
-        year = int(re.search(r"_(\d{4})\.", path.name).group(1))
-        if year in years:
-            raise IngestError(path, f"a second file for {year} (the other: {years[year].name})")
-        years[year] = path
+    for year, path in years.items():
         grid = read_first_grid(path)
         rel = str(path.relative_to(raw_dir))
         encodings[rel] = grid.encoding or "xlsx"
