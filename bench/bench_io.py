@@ -222,10 +222,21 @@ def write_workbook(table, path: Path) -> None:
             f.write(b"</sheetData></worksheet>")
 
 
+def _source_tag(spec: str) -> str:
+    """A name for the table a workbook is written from (file path, size and time)."""
+    import hashlib
+
+    if spec.startswith("random:"):
+        return spec.replace(":", "_")
+    stat = Path(spec).stat()
+    key = f"{Path(spec).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
 def make_xlsx(spec: str, work: Path) -> dict:
     """The full-size workbook of one table (written once and kept in ``work``)."""
     table = load_table(spec)
-    folder = work / ("workbook_random" if spec.startswith("random:") else "workbook_raw")
+    folder = work / f"workbook_{_source_tag(spec)}"
     folder.mkdir(exist_ok=True)
     target = folder / f"ceads_city_mrio_{table.year}.xlsx"
     if not target.exists():
