@@ -14,8 +14,6 @@ from python_calamine import CalamineWorkbook
 
 from models_py.ingest.errors import IngestError
 
-TABLE_SUFFIXES = (".csv", ".xlsx")
-
 
 def decode(path: Path) -> tuple[str, str]:
     """Text of a file and the encoding it was found to be in: UTF-8 (with or without BOM), else

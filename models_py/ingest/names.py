@@ -105,13 +105,6 @@ def counties() -> CountyResolver:
     return CountyResolver()
 
 
-def resolve_column(names: pd.Series, resolve) -> pd.Series:
-    """Resolve a column of names, each distinct name once (a yearbook repeats none, EPS and
-    Baidu files repeat every name many times)."""
-    lookup = {n: resolve(n) for n in pd.unique(names)}
-    return names.map(lookup)
-
-
 def resolve_cells(cells: pd.Series, resolve, *, file, column: str,
                   rows: pd.Series | np.ndarray, sheet: str | None = None) -> np.ndarray:
     """Ids of a column of names, resolving each distinct name once (vectorised for files that
