@@ -1,4 +1,9 @@
-"""Resources: the DuckDB warehouse, the raw landing folder, and the dbt project."""
+"""Resources: the DuckDB warehouse, the raw landing folder, the publish folder and the dbt
+project.
+
+The warehouse path is one setting: the ``duckdb`` resource holds it, and the dbt assets hand it
+to dbt (``--vars``), whose ``profiles.yml`` reads it before its WAREHOUSE_PATH fallback.
+"""
 from __future__ import annotations
 
 import sys
@@ -19,6 +24,17 @@ dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 dbt_project.prepare_if_dev()
 
 
+class PublishFolder(dg.ConfigurableResource):
+    """Where the studies' rendered tables and figures go (PUBLISH_DIR, default data/publish),
+    one sub-folder per study."""
+    path: str
+
+    def study_dir(self, study: str) -> Path:
+        out = Path(self.path).resolve() / study.lower()
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+
+
 class RawFolder(dg.ConfigurableResource):
     """The landing folder of raw files (RAW_DATA_DIR, default data/raw). Read-only to the
     pipeline: nothing edits, moves or deletes a raw file."""
@@ -28,11 +44,14 @@ class RawFolder(dg.ConfigurableResource):
         return Path(self.path).resolve()
 
 
-def resources(warehouse_path: Path | None = None, raw_dir: Path | None = None) -> dict:
-    """The resources of the definitions; paths default to WAREHOUSE_PATH and RAW_DATA_DIR."""
+def resources(warehouse_path: Path | None = None, raw_dir: Path | None = None,
+              publish_dir: Path | None = None) -> dict:
+    """The resources of the definitions; paths default to WAREHOUSE_PATH, RAW_DATA_DIR and
+    PUBLISH_DIR."""
     return {
         "duckdb": DuckDBResource(database=str(warehouse_path or warehouse.warehouse_path())),
         "raw_folder": RawFolder(path=str(raw_dir or warehouse.raw_dir())),
+        "publish_folder": PublishFolder(path=str(publish_dir or warehouse.publish_dir())),
         # The dbt installed beside this Python, whether or not the venv is on PATH.
         "dbt": DbtCliResource(project_dir=dbt_project,
                               dbt_executable=str(Path(sys.executable).parent / "dbt")),

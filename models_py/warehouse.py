@@ -18,6 +18,7 @@ import pyarrow as pa
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw"
+DEFAULT_PUBLISH_DIR = PROJECT_ROOT / "data" / "publish"
 
 
 def warehouse_path() -> Path:
@@ -28,6 +29,11 @@ def warehouse_path() -> Path:
 def raw_dir() -> Path:
     """The raw landing folder, from RAW_DATA_DIR."""
     return Path(os.environ.get("RAW_DATA_DIR", DEFAULT_RAW_DIR)).resolve()
+
+
+def publish_dir() -> Path:
+    """Where studies publish their tables and figures, from PUBLISH_DIR."""
+    return Path(os.environ.get("PUBLISH_DIR", DEFAULT_PUBLISH_DIR)).resolve()
 
 
 def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:

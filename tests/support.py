@@ -1,22 +1,24 @@
-"""Helpers for tests: real Dagster materializations into a temporary DuckDB file, and what
-to read back from them."""
+"""Helpers for tests: real Dagster materializations into a temporary DuckDB file, what to read
+back from them, and hand-written raw files shared by several modules."""
 from __future__ import annotations
 
-import os
+import hashlib
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import openpyxl
 
 
-def materialize(assets, raw_dir: Path, db_path: Path, selection=None) -> dg.ExecuteInProcessResult:
-    """Materialize real assets against ``raw_dir`` and the DuckDB file ``db_path``."""
+def materialize(assets, raw_dir: Path, db_path: Path, selection=None,
+                publish_dir: Path | None = None) -> dg.ExecuteInProcessResult:
+    """Materialize real assets against ``raw_dir`` and the DuckDB file ``db_path`` (published
+    files go to ``publish_dir``, default ``publish/`` beside the database)."""
     from dagster_project.resources import resources
 
-    os.environ["WAREHOUSE_PATH"] = str(db_path)  # dbt's profiles.yml reads it
-    os.environ.setdefault("PUBLISH_DIR", str(Path(db_path).parent / "publish"))  # not data/
+    publish_dir = publish_dir or Path(db_path).parent / "publish"
     return dg.materialize(assets, selection=selection, raise_on_error=False,
-                          resources=resources(db_path, raw_dir))
+                          resources=resources(db_path, raw_dir, publish_dir))
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -37,3 +39,36 @@ def warehouse_state(db_path: Path) -> dict:
                              "ORDER BY 1, 2").fetchall()
         return {f"{s}.{t}": con.execute(f'SELECT count(*), sum(hash(t)) FROM {s}."{t}" t').fetchone()
                 for s, t in tables}
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def executable_assets(defs) -> list:
+    """Every asset of the definitions that Dagster can materialize."""
+    return [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.is_executable]
+
+
+# --- a hand-written city yearbook: GBK with title rows, 亿元 and 人, short and historical names
+
+YEARBOOK_2010_GBK = """中国城市统计年鉴2011
+单位：见各列
+城市,行政区划代码,地区生产总值(亿元),年末户籍人口(人),当年实际使用外资金额(万美元),地区生产总值(万元)_市辖区,城市书店数(个)
+石家庄,130100,"3,401.02",9876543,"12,345",1500000,7
+襄樊市,,1538.3,—,100,-,3
+"""
+
+
+def write_city_yearbooks(raw):
+    (raw / "yearbook").mkdir(parents=True)
+    (raw / "yearbook" / "city_yearbook_2010.csv").write_bytes(YEARBOOK_2010_GBK.encode("gbk"))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2012年城市主要指标"])
+    ws.append(["地区", "地区生产总值(万元)_全市", "人均地区生产总值(元)", "城镇人口比重(%)"])
+    ws.append(["北京市", 17879400, 87475, 86.2])
+    ws.append(["襄阳", 2501960.5, "N/A", 55.0])
+    wb.save(raw / "yearbook" / "city_yearbook_2012.xlsx")

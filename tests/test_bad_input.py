@@ -8,8 +8,8 @@ import pytest
 
 from dagster_project.assets.raw import raw_asset
 from models_py.ingest.files import sha256
-from support import failure_message, materialize, warehouse_state
-from test_ingest_yearbook_eps import YEARBOOK_2010_GBK, write_city_yearbooks
+from support import (YEARBOOK_2010_GBK, failure_message, materialize, warehouse_state,
+                     write_city_yearbooks)
 
 YEARBOOK = "yearbook/city_yearbook_2010.csv"
 

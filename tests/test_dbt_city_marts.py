@@ -18,9 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from support import materialize
 
-from dagster_project.assets.raw import raw_asset
 from models_py import reference
 from models_py.generate.scale import get_scale
 
@@ -28,15 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 SELECT = ["+city_year", "+province_year", "+county_year", "+dim_county", "+dim_province",
           "+resilience_weights", "+digital_infrastructure_weights"]
-# The data tests of these models (those of the seeds and staging belong to their owners' suites).
-OWN_TESTS = ["path:models/intermediate/_int_city.yml", "path:models/marts/_marts_city.yml"]
-RAW_SOURCES = ("city_yearbook", "county_yearbook", "eps", "asif")
 
 
 def start_dbt(args: list[str], db: Path, work: Path) -> subprocess.Popen:
     """dbt <args> against the DuckDB file ``db``, with target and logs under ``work``."""
-    env = {**os.environ, "WAREHOUSE_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    cmd = [str(DBT), *args, "--project-dir", "dbt", "--profiles-dir", "dbt",
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    cmd = [str(DBT), *args, "--vars", json.dumps({"warehouse_path": str(db)}),
+           "--project-dir", "dbt", "--profiles-dir", "dbt",
            "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     return subprocess.Popen(cmd, cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -48,11 +44,8 @@ def finish(proc: subprocess.Popen) -> str:
     return out
 
 
-def build_args(data_tests: bool = True) -> list[str]:
-    if not data_tests:
-        return ["build", "--select", *SELECT, "--exclude-resource-type", "test"]
-    return ["build", "--select", *SELECT, *OWN_TESTS, "--indirect-selection", "empty",
-            "--threads", "4"]
+# The hand-made build: models and seeds only (the data tests run on the shared warehouse).
+HANDMADE_BUILD = ["build", "--select", *SELECT, "--exclude-resource-type", "test"]
 
 
 def query(db: Path, sql: str) -> pd.DataFrame:
@@ -195,7 +188,7 @@ def handmade_runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("handmade")
     db = work / "wh.duckdb"
     write_handmade_raw(db)
-    build = start_dbt(build_args(data_tests=False), db, work / "build")
+    build = start_dbt(HANDMADE_BUILD, db, work / "build")
     show = start_dbt(["show", "--inline", ENTROPY_EXAMPLE, "--output", "json", "--log-format",
                       "json", "--quiet", "--limit", "10"], work / "empty.duckdb", work / "show")
     runs = {"db": db, "build": build, "show": show}
@@ -214,12 +207,8 @@ def handmade(handmade_runs) -> Path:
 
 # --- the small default -----------------------------------------------------------------------
 
-def test_small_default_builds_and_the_marts_measure_what_was_planted(small_default, tmp_path):
-    raw_dir, truth = small_default
-    db = tmp_path / "wh.duckdb"
-    assets = [raw_asset(source) for source in RAW_SOURCES]
-    assert materialize(assets, raw_dir, db).success
-    finish(start_dbt(build_args(), db, tmp_path))
+def test_small_default_builds_and_the_marts_measure_what_was_planted(warehouse):
+    db, truth = warehouse.db, warehouse.truth
 
     roster = reference.cities().set_index("city_id").loc[list(get_scale("small").city_ids)]
     n_sample = int((roster["in_s001"] == 1).sum())

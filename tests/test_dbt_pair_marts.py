@@ -6,8 +6,8 @@ worked out in the test; then on the small embedded default, loaded by the real r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +16,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from support import materialize
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -35,10 +34,10 @@ MISSING = {(BJ, 2013, "gdp_per_capita")}                               # a missi
 
 
 def run_dbt(args: list[str], db: Path, target: Path) -> None:
-    env = {**os.environ, "WAREHOUSE_PATH": str(db)}
-    cmd = [str(DBT), *args, "--threads", "4", "--project-dir", str(ROOT / "dbt"), "--profiles-dir",
-           str(ROOT / "dbt"), "--target-path", str(target), "--log-path", str(target / "logs")]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    cmd = [str(DBT), *args, "--vars", json.dumps({"warehouse_path": str(db)}), "--threads", "4",
+           "--project-dir", str(ROOT / "dbt"), "--profiles-dir", str(ROOT / "dbt"),
+           "--target-path", str(target), "--log-path", str(target / "logs")]
+    done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
@@ -333,18 +332,8 @@ def test_tiny_treatment_and_policy_tools(tiny):
 
 # ------------------------------------------------------------------------------ small default
 
-NEEDED_RAW = {"city_yearbook", "eps", "ceads_mrio", "baidu_index", "hsr", "policy_texts"}
-
-
-def test_small_default_pair_marts(small_default, tmp_path):
-    from dagster_project.assets.io import io_transfer
-    from dagster_project.assets.raw import raw_asset
-
-    raw_dir, truth = small_default
-    db = tmp_path / "wh.duckdb"
-    assets = [raw_asset(source) for source in NEEDED_RAW]
-    assert materialize([*assets, io_transfer], raw_dir, db).success  # the real io.transfer
-    run_dbt(BUILD_PAIR_MARTS, db, tmp_path / "target")
+def test_small_default_pair_marts(warehouse):
+    db, truth = warehouse.db, warehouse.truth
 
     with duckdb.connect(str(db), read_only=True) as con:
         cpp = con.execute("SELECT * FROM marts.city_pair_period").df()

@@ -10,29 +10,9 @@ import openpyxl
 import pytest
 
 from dagster_project.assets.raw import raw_asset
-from support import materialize
+from support import materialize, write_city_yearbooks
 
 USD_2010 = 6.7695  # ref_usd_cny.csv
-
-YEARBOOK_2010_GBK = """中国城市统计年鉴2011
-单位：见各列
-城市,行政区划代码,地区生产总值(亿元),年末户籍人口(人),当年实际使用外资金额(万美元),地区生产总值(万元)_市辖区,城市书店数(个)
-石家庄,130100,"3,401.02",9876543,"12,345",1500000,7
-襄樊市,,1538.3,—,100,-,3
-"""
-
-
-def write_city_yearbooks(raw):
-    (raw / "yearbook").mkdir(parents=True)
-    (raw / "yearbook" / "city_yearbook_2010.csv").write_bytes(YEARBOOK_2010_GBK.encode("gbk"))
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["2012年城市主要指标"])
-    ws.append(["地区", "地区生产总值(万元)_全市", "人均地区生产总值(元)", "城镇人口比重(%)"])
-    ws.append(["北京市", 17879400, 87475, 86.2])
-    ws.append(["襄阳", 2501960.5, "N/A", 55.0])
-    wb.save(raw / "yearbook" / "city_yearbook_2012.xlsx")
-
 
 @pytest.fixture
 def yearbook_db(tmp_path):

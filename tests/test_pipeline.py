@@ -2,39 +2,22 @@
 materialized for real into a DuckDB file."""
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
-import dagster as dg
 import duckdb
 import pytest
 
 from models_py import reference
 from models_py.generate.scale import get_scale
-from support import failure_message, materialize
-
-
-def digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+from support import digests
 
 
 @pytest.fixture(scope="module")
-def pipeline(small_default, tmp_path_factory):
-    from dagster_project.definitions import defs
-
-    raw_dir, truth = small_default
-    db = tmp_path_factory.mktemp("pipeline") / "warehouse.duckdb"
-    before = digests(raw_dir)
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.is_executable]
-    result = materialize([*assets, *defs.asset_checks], raw_dir, db)
-    assert result.success, failure_message(result)
-    return result, db, raw_dir, before, truth
+def pipeline(warehouse):
+    return warehouse.result, warehouse.db, warehouse.raw_dir, warehouse.raw_digests, warehouse.truth
 
 
 @pytest.fixture(scope="module")
-def con(pipeline):
-    with duckdb.connect(str(pipeline[1]), read_only=True) as c:
+def con(warehouse):
+    with duckdb.connect(str(warehouse.db), read_only=True) as c:
         yield c
 
 

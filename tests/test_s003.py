@@ -11,15 +11,10 @@ A planted "+"/"-" must show that sign with p < 0.05; a planted "0" must not be s
 """
 from __future__ import annotations
 
-import os
-
-import dagster as dg
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from support import materialize
 
 TERM = {"connectivity_HSR": "connectivity_hsr", "connectivity_I": "connectivity_i"}
 SECTOR_COLUMN = {  # (outcome, gradient, term) -> column of the sector table
@@ -31,30 +26,11 @@ GRADIENT_COLUMN = {(g, t): 2 * (t == "connectivity_I") + (g == "up") + 1
 
 
 @pytest.fixture(scope="module")
-def s003(small_default, tmp_path_factory):
-    raw, truth = small_default
-    base = tmp_path_factory.mktemp("s003")
-    db, pub = base / "warehouse.duckdb", base / "publish"
-    old = os.environ.get("PUBLISH_DIR")
-    os.environ["PUBLISH_DIR"] = str(pub)
-    try:
-        from dagster_project.definitions import defs
-        assets = [a for a in defs.assets
-                  if isinstance(a, dg.AssetsDefinition) and a.is_executable]
-        # the snapshot is another suite's concern
-        selection = dg.AssetSelection.all() - dg.AssetSelection.keys("analyst_snapshot")
-        result = materialize(assets, raw, db, selection=selection)
-    finally:
-        if old is None:
-            os.environ.pop("PUBLISH_DIR", None)
-        else:
-            os.environ["PUBLISH_DIR"] = old
-    assert result.success
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute("SELECT * FROM results.s003_coefficients").df()
-        mart = con.execute("SELECT * FROM marts.city_pair_period").df()
-    return {"rows": rows, "mart": mart, "truth": truth["S003"]["expected_signs"],
-            "publish": pub / "s003"}
+def s003(warehouse):
+    return {"rows": warehouse.query("SELECT * FROM results.s003_coefficients"),
+            "mart": warehouse.query("SELECT * FROM marts.city_pair_period"),
+            "truth": warehouse.truth["S003"]["expected_signs"],
+            "publish": warehouse.publish_dir / "s003"}
 
 
 def _coef(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:

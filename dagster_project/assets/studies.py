@@ -1,11 +1,11 @@
 """Study assets: one per published table or figure of S003, each fitting its specs from
 models_py/studies/s003.yml on marts.city_pair_period, writing tidy rows to results.* and the
-rendered files to the publish folder (PUBLISH_DIR, default data/publish/s003/)."""
+rendered files to the publish folder (resource ``publish_folder``)."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.resources import WAREHOUSE_POOL
+from dagster_project.resources import WAREHOUSE_POOL, PublishFolder
 from models_py.estimate import publish, run
 from models_py.estimate.specs import load_study
 
@@ -21,8 +21,9 @@ def _key(study, table: str) -> dg.AssetKey:
 def study_table_asset(study, table: str, title: str) -> dg.AssetsDefinition:
     @dg.asset(key=_key(study, table), deps=[MART], group_name=GROUP, pool=WAREHOUSE_POOL,
               kinds={"python", "duckdb"}, description=f"{study.name}: {title}")
-    def _table(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-        out_dir = publish.publish_dir(study.name)
+    def _table(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+               publish_folder: PublishFolder):
+        out_dir = publish_folder.study_dir(study.name)
         with duckdb.get_connection() as con:
             result = run.run_table(con, study, table, out_dir, progress=context.log.info)
         if result.failures:

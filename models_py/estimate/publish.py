@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,18 +23,9 @@ from tabulate import tabulate  # noqa: E402
 
 from models_py.estimate.specs import Spec, Study  # noqa: E402
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTE = ("Standard errors clustered by city pair in parentheses. "
         "*** p<0.01, ** p<0.05, * p<0.1.")
 TIERS = ["0-200", "200-500", "500-1000", "1000-2000", "2000-4000"]
-
-
-def publish_dir(study: str = "s003") -> Path:
-    """<PUBLISH_DIR or data/publish>/<study>/, created if needed."""
-    base = Path(os.environ.get("PUBLISH_DIR", PROJECT_ROOT / "data" / "publish"))
-    out = base.resolve() / study.lower()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def stars(p: float) -> str:

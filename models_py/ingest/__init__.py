@@ -6,46 +6,43 @@ raises IngestError before anything is written, so the warehouse keeps its previo
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pandas as pd
 
 from models_py import warehouse
+from models_py.ingest import asif, baidu, ceads, eps, hsr, policy, yearbook
 from models_py.ingest.files import sha256
 from models_py.ingest.result import LoadResult
-
 
 
 @dataclass(frozen=True)
 class Source:
     folder: str                 # landing sub-folder
-    loader: str                 # "module:function" returning a LoadResult
+    loader: Callable[[Path], LoadResult]   # reads and validates the source's files
     tables: tuple[str, ...]     # the raw tables a load replaces
 
 
 SOURCES: dict[str, Source] = {
-    "city_yearbook": Source("yearbook", "models_py.ingest.yearbook:load_city", ("city_yearbook",)),
-    "county_yearbook": Source("yearbook", "models_py.ingest.yearbook:load_county",
-                              ("county_yearbook",)),
-    "eps": Source("eps", "models_py.ingest.eps:load", ("eps",)),
-    "ceads_mrio": Source("ceads", "models_py.ingest.ceads:load",
+    "city_yearbook": Source("yearbook", yearbook.load_city, ("city_yearbook",)),
+    "county_yearbook": Source("yearbook", yearbook.load_county, ("county_yearbook",)),
+    "eps": Source("eps", eps.load, ("eps",)),
+    "ceads_mrio": Source("ceads", ceads.load,
                          ("ceads_region", "ceads_sector", "ceads_intermediate", "ceads_final_use",
                           "ceads_row_totals", "ceads_footer")),
-    "baidu_index": Source("baidu_index", "models_py.ingest.baidu:load", ("baidu_index",)),
-    "hsr": Source("hsr", "models_py.ingest.hsr:load",
-                  ("hsr_line_stage", "hsr_line_station", "hsr_station")),
-    "policy_texts": Source("policy_texts", "models_py.ingest.policy:load", ("policy_document",)),
-    "asif": Source("asif", "models_py.ingest.asif:load", ("asif_firm_year",)),
+    "baidu_index": Source("baidu_index", baidu.load, ("baidu_index",)),
+    "hsr": Source("hsr", hsr.load, ("hsr_line_stage", "hsr_line_station", "hsr_station")),
+    "policy_texts": Source("policy_texts", policy.load, ("policy_document",)),
+    "asif": Source("asif", asif.load, ("asif_firm_year",)),
 }
 
 
 def load(source: str, raw_dir: Path) -> LoadResult:
     """Read and validate every file of ``source`` under ``raw_dir``."""
-    module, _, func = SOURCES[source].loader.partition(":")
-    result = getattr(importlib.import_module(module), func)(Path(raw_dir))
+    result = SOURCES[source].loader(Path(raw_dir))
     if set(result.tables) != set(SOURCES[source].tables):
         raise RuntimeError(f"loader of {source} returned tables {sorted(result.tables)}, "
                            f"declared {sorted(SOURCES[source].tables)}")
