@@ -37,6 +37,11 @@ def sectors() -> pd.DataFrame:
     return table("ref_io_sector")
 
 
+def distance_tiers() -> pd.DataFrame:
+    """The distance tiers of seed 003: tier_id, tier (label), lower_km, upper_km."""
+    return table("ref_distance_tier")
+
+
 def usd_cny() -> dict[int, float]:
     t = table("ref_usd_cny")
     return dict(zip(t["year"].astype(int), t["usd_cny"].astype(float)))
