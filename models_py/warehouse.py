@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -44,20 +45,34 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
 
 
 def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
-                   tables: dict[str, pd.DataFrame | pa.Table],
+                   tables: dict[str, pd.DataFrame | pa.Table]
+                   | Iterable[dict[str, pd.DataFrame | pa.Table]],
                    log: pd.DataFrame | None = None) -> None:
     """Create or replace ``schema.<name>`` for every table in one transaction.
 
-    Either every table is replaced (and ``log`` rows appended to ``raw._load_log``) or, on any
-    error, none is and the warehouse is exactly as it was.
+    ``tables`` is {name: rows}, or an iterable of such parts: the first part that names a table
+    replaces it and later parts append to it, so a large source is written one part at a time
+    (an iterator may read each part only when it is asked for). Either every table is replaced
+    (and ``log`` rows appended to ``raw._load_log``) or, on any error, also one raised while a
+    later part is produced, none is and the warehouse is exactly as it was.
     """
+    parts = [tables] if isinstance(tables, dict) else tables
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        for name, rows in tables.items():
-            con.register("_incoming", rows)
-            con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" AS SELECT * FROM _incoming')
-            con.unregister("_incoming")
+        written: set[str] = set()
+        for part in parts:
+            for name, rows in part.items():
+                con.register("_incoming", rows)
+                if name in written:
+                    con.execute(f'INSERT INTO {schema}."{name}" SELECT * FROM _incoming')
+                else:
+                    con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" AS '
+                                "SELECT * FROM _incoming")
+                    written.add(name)
+                con.unregister("_incoming")
+                del rows
+            del part                     # free this part before the next is produced
         if log is not None:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             con.execute("""CREATE TABLE IF NOT EXISTS raw._load_log (

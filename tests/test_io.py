@@ -1,293 +1,35 @@
-"""CEADs city MRIO reading, the raw loader, and the Leontief / industrial-transfer engine.
+"""The input-output engine: CEADs tables read back from the warehouse, the Leontief solve and
+industrial transfer (worked out by hand, and against pymrio and MARIO), the accounting
+identities, and the planted transfers of the embedded default.
 
-Workbooks are written here cell by cell in the layout of the raw contract (SOURCES.md section 3);
-the expected blocks and outputs are worked out by hand in the comments.
+Reading and checking the raw files is tested in ``test_ingest_ceads.py``.
 """
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import duckdb
+import mario
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pymrio
 import pytest
-from openpyxl import Workbook
 
+# test_bad_input.py takes HAND_GRID, edited and write_xlsx from here
+from ceads_files import HAND_GRID, edited, random_grid, write_csv, write_xlsx  # noqa: F401
 from models_py.ingest import ceads as ceads_loader
-from models_py.ingest.errors import IngestError
+from models_py.ingest.ceads import read_mrio
+from models_py.ingest.ceads_table import FINAL_USE, Provenance
 from models_py.io import leontief
-from models_py.io.ceads import FINAL_USE, MrioTable, Provenance, read_mrio
-
-FU_LABELS = ["Rural household consumption", "Urban household consumption",
-             "Government consumption", "Gross fixed capital formation", "Changes in inventories"]
-TAIL_LABELS = ["Exports", "Total final use", "Errors", "Gross output"]
-_ = None
-
-# 2 regions (北京市, 天津市) x 2 sectors (01 labor, 16 technology), 万元.
-# Columns: A region, B label, C code, D..G Z, H TIU, I..M 北京 FU101..FU202,
-# N..R 天津 FU101..FU202, S EX, T TFU, U ERR, V GO.
-# GO = Z row + final use + EX - ERR:  105 = 18 + 77 + 10 - 0;  100 = 28 + 63 + 12 - 3;
-#                                     115 = 25 + 85 + 5 - 0;   117 = 34 + 74 + 8 + 1.
-# Footer per Z column: TII = column sum of Z + IM; TVA = VA001..VA004; TI = TII + TVA = GO.
-HAND_GRID = [
-    ["中国城市多区域投入产出表 2012 (万元)"] + [""] * 21,
-    ["", "", "", "北京市", "", "天津市", "", "", "北京市", "", "", "", "",
-     "天津市", "", "", "", "", "", "", "", ""],
-    ["", "", "", "Agriculture", "General equipment", "Agriculture", "General equipment",
-     "Total intermediate use", *FU_LABELS, *FU_LABELS, *TAIL_LABELS],
-    ["Region", "Sector", "Code", "01", "16", "01", "16", "TIU", *FINAL_USE, *FINAL_USE,
-     "EX", "TFU", "ERR", "GO"],
-    ["北京市", "Agriculture", "01", 10, 5, 2, 1, 18, 20, 30, 5, 10, -1, 4, 6, 1, 2, 0,
-     10, 87, 0, 105],
-    ["北京市", "General equipment", "16", 4, 20, 1, 3, 28, 5, 15, 2, 30, 1, 2, 3, 0, 5, 0,
-     12, 75, 3, 100],
-    ["天津", "Agriculture", "01", 3, 1, 15, 6, 25, 3, 4, 0, 2, 0, 25, 35, 6, 12, -2,
-     5, 90, 0, 115],
-    ["", "General equipment", "16", 2, 2, 5, 25, 34, 1, 2, 0, 6, 0, 6, 14, 3, 40, 2,
-     8, 82, -1, 117],
-    ["", "Imports", "IM", 6, 2, 2, 5, 15] + [_] * 14,
-    ["", "Total intermediate input", "TII", 25, 30, 25, 40, 120] + [_] * 14,
-    ["", "Compensation of employees", "VA001", 40, 30, 45, 35, 150] + [_] * 14,
-    ["", "Net taxes on production", "VA002", 10, 10, 15, 12, 47] + [_] * 14,
-    ["", "Depreciation of fixed capital", "VA003", 10, 10, 10, 10, 40] + [_] * 14,
-    ["", "Operating surplus", "VA004", 20, 20, 20, 20, 80] + [_] * 14,
-    ["", "Total value added", "TVA", 80, 70, 90, 77, 317] + [_] * 14,
-    ["", "Total input", "TI", 105, 100, 115, 117, 437] + [_] * 14,
-]
+from models_py.io.table import MrioTable, read_warehouse
 
 
-def write_xlsx(path: Path, grid: list[list], sheet: str = "Table_2012_English Version") -> Path:
-    book = Workbook()
-    ws = book.active
-    ws.title = sheet
-    for row in grid:
-        ws.append([None if v == "" else v for v in row])
-    book.save(path)
-    return path
+def read_table(path: Path) -> MrioTable:
+    """The input-output table of a raw file."""
+    return MrioTable.from_blocks(read_mrio(path))
 
 
-def write_csv(path: Path, grid: list[list], encoding: str = "utf-8") -> Path:
-    with open(path, "w", newline="", encoding=encoding) as f:
-        csv.writer(f).writerows([["" if v is None else (repr(float(v)) if isinstance(
-            v, (float, np.floating)) else v) for v in row] for row in grid])
-    return path
-
-
-def write_parquet(path: Path, grid: list[list]) -> Path:
-    header, body = grid[:4], grid[4:]
-    width = max(len(r) for r in grid)
-    body = [list(r) + [None] * (width - len(r)) for r in body]
-    columns = {name: pa.array(["" if r[k] is None else str(r[k]) for r in body])
-               for k, name in enumerate(("region", "label", "code"))}
-    for k in range(3, width):
-        cells = [r[k] for r in body]
-        if all(v is None or v == "" or isinstance(v, (int, float)) for v in cells):
-            columns[str(k)] = pa.array([None if v in (None, "") else float(v) for v in cells],
-                                       pa.float64())
-        else:
-            columns[str(k)] = pa.array([None if v is None else str(v) for v in cells])
-    meta = {"ceads_header": json.dumps([[("" if v is None else str(v)) for v in r]
-                                        + [""] * (width - len(r)) for r in header],
-                                       ensure_ascii=False)}
-    pq.write_table(pa.table(columns).replace_schema_metadata(meta), path)
-    return path
-
-
-def edited(grid: list[list], edits: dict[tuple[int, int], object]) -> list[list]:
-    """A copy of the grid with cells changed; keys are (1-based sheet row, 0-based column)."""
-    out = [list(r) for r in grid]
-    for (row, col), value in edits.items():
-        out[row - 1][col] = value
-    return out
-
-
-# ------------------------------------------------------------------------------ (a) reading
-
-def test_hand_workbook_reads_the_right_blocks(tmp_path):
-    t = read_mrio(write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", HAND_GRID))
-    assert t.year == 2012
-    assert t.regions == ("110000", "120000") and t.sectors == ("01", "16")
-    assert t.region_names == ("北京市", "天津市")
-    assert t.sector_labels == ("Agriculture", "General equipment")
-    np.testing.assert_array_equal(t.Z, [[10, 5, 2, 1], [4, 20, 1, 3], [3, 1, 15, 6],
-                                        [2, 2, 5, 25]])
-    assert t.Y_cat.shape == (4, 2, 5)
-    np.testing.assert_array_equal(t.Y_cat[0, 0], [20, 30, 5, 10, -1])   # 北京 01, consumer 北京
-    np.testing.assert_array_equal(t.Y_cat[3, 1], [6, 14, 3, 40, 2])    # 天津 16, consumer 天津
-    np.testing.assert_array_equal(t.EX, [10, 12, 5, 8])
-    np.testing.assert_array_equal(t.TFU, [87, 75, 90, 82])
-    np.testing.assert_array_equal(t.ERR, [0, 3, 0, -1])
-    np.testing.assert_array_equal(t.GO, [105, 100, 115, 117])
-    np.testing.assert_array_equal(t.IM, [6, 2, 2, 5])
-    np.testing.assert_array_equal(t.TII, [25, 30, 25, 40])
-    np.testing.assert_array_equal(t.VA, [[40, 30, 45, 35], [10, 10, 15, 12], [10, 10, 10, 10],
-                                         [20, 20, 20, 20]])
-    np.testing.assert_array_equal(t.TVA, [80, 70, 90, 77])
-    np.testing.assert_array_equal(t.TI, t.GO)
-    assert t.source.sheet == "Table_2012_English Version" and t.source.format == "xlsx"
-    np.testing.assert_array_equal(t.source.rows, [5, 6, 7, 8])
-    assert t.source.footer_rows == {"IM": 9, "TII": 10, "VA001": 11, "VA002": 12, "VA003": 13,
-                                    "VA004": 14, "TVA": 15, "TI": 16}
-
-
-def test_csv_gbk_csv_and_parquet_read_identical_to_the_workbook(tmp_path):
-    ref = read_mrio(write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", HAND_GRID))
-    others = [write_csv(tmp_path / "ceads_city_mrio_2012.csv", HAND_GRID),
-              write_parquet(tmp_path / "ceads_city_mrio_2012.parquet", HAND_GRID)]
-    (tmp_path / "gbk").mkdir()
-    others.append(write_csv(tmp_path / "gbk" / "ceads_city_mrio_2012.csv", HAND_GRID, "gbk"))
-    for path in others:
-        t = read_mrio(path)
-        assert (t.year, t.regions, t.sectors, t.region_names) == \
-            (ref.year, ref.regions, ref.sectors, ref.region_names), path
-        for block in ("Z", "Y_cat", "EX", "TFU", "ERR", "GO", "IM", "TII", "VA", "TVA", "TI"):
-            np.testing.assert_array_equal(getattr(t, block), getattr(ref, block), err_msg=block)
-        np.testing.assert_array_equal(t.source.rows, ref.source.rows)
-        assert t.source.footer_rows == ref.source.footer_rows
-    assert read_mrio(others[2]).source.encoding == "gb18030"
-
-
-def test_blank_cells_read_as_zero_and_codes_written_as_numbers_keep_two_digits(tmp_path):
-    grid = edited(HAND_GRID, {(5, 17): None, (4, 3): 1.0, (4, 5): 1})  # R5 was 0
-    t = read_mrio(write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", grid))
-    assert t.Y_cat[0, 1, 4] == 0 and t.source.empty_cells == 1 and t.sectors == ("01", "16")
-
-
-# ------------------------------------------------------------------------- (b) bad input
-
-def _error(path: Path) -> str:
-    with pytest.raises(IngestError) as e:
-        read_mrio(path)
-    return str(e.value)
-
-
-@pytest.mark.parametrize("fmt", ["xlsx", "csv", "parquet"])
-def test_truncated_z_block_rows(tmp_path, fmt):
-    grid = HAND_GRID[:7] + HAND_GRID[8:]                        # no row for 天津 16
-    path = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}[fmt](
-        tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
-    msg = _error(path)
-    assert "ceads_city_mrio_2012" in msg and "row 8" in msg and "truncated Z block" in msg
-    assert "3 data rows" in msg
-
-
-def test_truncated_z_block_columns(tmp_path):
-    grid = [row[:6] + row[7:] for row in HAND_GRID]             # no column G (天津 16)
-    msg = _error(write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", grid))
-    assert "truncated Z block" in msg and "row 4" in msg and "column 'G'" in msg
-    assert "天津市 has 1 of the 2 sector columns" in msg
-
-
-def test_missing_footer_row(tmp_path):
-    grid = HAND_GRID[:14] + HAND_GRID[15:]                      # no TVA row
-    msg = _error(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
-    assert "missing footer row TVA" in msg and "ceads_city_mrio_2012.csv" in msg
-
-
-@pytest.mark.parametrize("fmt", ["xlsx", "csv", "parquet"])
-def test_unbalanced_row_names_row_and_both_numbers(tmp_path, fmt):
-    grid = edited(HAND_GRID, {(6, 21): 101})                    # GO of 北京 16: 100 -> 101
-    path = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}[fmt](
-        tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
-    msg = _error(path)
-    assert "does not balance" in msg and "row 6" in msg and "column 'V'" in msg
-    assert "= 100 but GO = 101" in msg
-
-
-@pytest.mark.parametrize("fmt", ["xlsx", "csv", "parquet"])
-def test_non_numeric_cell(tmp_path, fmt):
-    grid = edited(HAND_GRID, {(7, 4): "abc"})                   # E7, a Z cell
-    path = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}[fmt](
-        tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
-    msg = _error(path)
-    assert "expected a number" in msg and "row 7" in msg and "column 'E'" in msg
-    assert "'abc'" in msg
-
-
-def test_nan_is_not_a_number_in_any_format(tmp_path):
-    grid = edited(HAND_GRID, {(6, 4): "nan"})                   # E6, a Z cell
-    for path in (write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid),
-                 write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", grid)):
-        msg = _error(path)
-        assert "expected a number" in msg and "row 6" in msg and "column 'E'" in msg, path
-    msg = _error(write_parquet(tmp_path / "ceads_city_mrio_2012.parquet",
-                               edited(HAND_GRID, {(6, 4): float("nan")})))
-    assert "expected a number" in msg and "row 6" in msg and "column 'E'" in msg
-
-
-def test_thousands_separators_in_csv_are_numbers(tmp_path):
-    grid = edited(HAND_GRID, {(5, 21): "1,05.0"})  # odd grouping still a separator: 105
-    t = read_mrio(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
-    assert t.GO[0] == 105
-
-
-def test_unknown_region_name(tmp_path):
-    msg = _error(write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx",
-                            edited(HAND_GRID, {(2, 5): "火星市"})))
-    assert "火星市" in msg and "row 2" in msg and "column 'F'" in msg and "not found" in msg
-    msg = _error(write_csv(tmp_path / "ceads_city_mrio_2012.csv",
-                           edited(HAND_GRID, {(7, 0): "火星"})))
-    assert "火星" in msg and "row 7" in msg and "column 'A'" in msg
-
-
-def test_rows_out_of_the_column_order(tmp_path):
-    grid = [list(r) for r in HAND_GRID[:4] + [HAND_GRID[6], HAND_GRID[7], HAND_GRID[4],
-                                              HAND_GRID[5]] + HAND_GRID[8:]]
-    grid[4][0] = "天津市"
-    msg = _error(write_xlsx(tmp_path / "ceads_city_mrio_2012.xlsx", grid))
-    assert "row 5" in msg and "expected region 北京市 (110000)" in msg
-
-
-def test_sheet_year_must_match_the_file_name(tmp_path):
-    path = write_xlsx(tmp_path / "ceads_city_mrio_2015.xlsx", HAND_GRID)
-    msg = _error(path)
-    assert "does not match the file name's year 2015" in msg and "Table_2012" in msg
-
-
-def test_two_files_for_one_year(tmp_path):
-    (tmp_path / "ceads").mkdir()
-    write_xlsx(tmp_path / "ceads" / "ceads_city_mrio_2012.xlsx", HAND_GRID)
-    write_csv(tmp_path / "ceads" / "ceads_city_mrio_2012.csv", HAND_GRID)
-    with pytest.raises(IngestError, match="a second file for 2012"):
-        ceads_loader.load(tmp_path)
-
-
-# ---------------------------------------------------------------------------- raw loader
-
-def test_loader_tables_with_provenance(tmp_path):
-    folder = tmp_path / "ceads"
-    folder.mkdir()
-    write_xlsx(folder / "ceads_city_mrio_2012.xlsx", HAND_GRID)
-    write_parquet(folder / "ceads_city_mrio_2015.parquet", HAND_GRID)
-    result = ceads_loader.load(tmp_path)
-    assert result.source == "ceads_mrio" and len(result.files) == 2
-    assert result.row_counts() == {"ceads_region": 4, "ceads_sector": 4,
-                                   "ceads_intermediate": 8, "ceads_final_use": 80,
-                                   "ceads_row_totals": 8, "ceads_footer": 64}
-    con = duckdb.connect()
-    for name, table in result.tables.items():
-        con.register(name, table)
-    assert con.execute("SELECT typeof(z) FROM ceads_intermediate LIMIT 1").fetchone()[0] \
-        == "DOUBLE[]"
-    # 天津 01 (position 3) buys 6 from 天津 16 (z[4]); the row is sheet row 7 of the workbook
-    assert con.execute("SELECT z[4], city_id, sector_code, source_file, source_row "
-                       "FROM ceads_intermediate WHERE year = 2012 AND position = 3").fetchone() \
-        == (6.0, "120000", "01", "ceads/ceads_city_mrio_2012.xlsx", 7)
-    assert con.execute("SELECT value FROM ceads_final_use WHERE year = 2015 AND city_id = "
-                       "'110000' AND sector_code = '01' AND consumer_city_id = '110000' AND "
-                       "category = 'FU202'").fetchone()[0] == -1
-    assert con.execute("SELECT go, err, source_row FROM ceads_row_totals WHERE year = 2012 "
-                       "AND city_id = '120000' AND sector_code = '16'").fetchone() == (117, -1, 8)
-    assert con.execute("SELECT value, source_row FROM ceads_footer WHERE item = 'VA002' AND "
-                       "year = 2012 AND city_id = '120000' AND sector_code = '16'").fetchone() \
-        == (12, 12)
-    assert con.execute("SELECT string_agg(region_name, ',' ORDER BY position) FROM ceads_region "
-                       "WHERE year = 2015").fetchone()[0] == "北京市,天津市"
-
+# ------------------------------------------------------------- reading back from the warehouse
 
 def test_raw_tables_round_trip_through_the_warehouse(tmp_path):
     from models_py import warehouse
@@ -295,13 +37,13 @@ def test_raw_tables_round_trip_through_the_warehouse(tmp_path):
     folder = tmp_path / "ceads"
     folder.mkdir()
     write_csv(folder / "ceads_city_mrio_2012.csv", HAND_GRID)
-    grid, _ = _random_grid(3)
+    grid, _ = random_grid(3)
     write_csv(folder / "ceads_city_mrio_2017.csv", grid)
     result = ceads_loader.load(tmp_path)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        warehouse.replace_tables(con, "raw", result.tables)
+        warehouse.replace_tables(con, "raw", result.rows())
         for year in (2012, 2017):
-            back = ceads_loader.read_warehouse(con, year)
+            back = read_warehouse(con, year)
             ref = read_mrio(folder / f"ceads_city_mrio_{year}.csv")
             assert (back.regions, back.sectors, back.region_names, back.sector_labels) == \
                 (ref.regions, ref.sectors, ref.region_names, ref.sector_labels)
@@ -400,50 +142,9 @@ def test_zero_output_sector_has_zero_coefficients():
 
 # ------------------------------------- (d) against pymrio and MARIO on a random table
 
-def _random_grid(seed: int = 7) -> tuple[list[list], dict]:
-    """A random 3-city x 3-sector table in the workbook layout (values with 4 decimals)."""
-    rng = np.random.default_rng(seed)
-    names = ["石家庄市", "保定市", "唐山市"]
-    sectors = ["01", "02", "16"]
-    R, S = len(names), len(sectors)
-    n = R * S
-    Z = np.round(rng.uniform(0, 40, (n, n)), 4)
-    Y = np.round(rng.uniform(0, 60, (n, R, 5)), 4)
-    Y[:, :, 4] -= 30                                    # inventory changes, some negative
-    EX = np.round(rng.uniform(0, 20, n), 4)
-    ERR = np.round(rng.uniform(-2, 2, n), 4)
-    GO = Z.sum(1) + Y.sum((1, 2)) + EX - ERR
-    IM = np.round(rng.uniform(0, 10, n), 4)
-    VA = np.round(rng.uniform(0, 50, (3, n)), 4)
-    VA4 = GO - Z.sum(0) - IM - VA.sum(0)
-    width = 3 + n + 1 + 5 * R + 4
-    grid = [["random table"] + [""] * (width - 1), [""] * width, [""] * width,
-            ["Region", "Sector", "Code"] + [""] * (width - 3)]
-    for c in range(n):
-        grid[1][3 + c] = names[c // S] if c % S == 0 else ""
-        grid[3][3 + c] = sectors[c % S]
-    grid[3][3 + n] = "TIU"
-    for q in range(5 * R):
-        grid[1][4 + n + q] = names[q // 5] if q % 5 == 0 else ""
-        grid[3][4 + n + q] = FINAL_USE[q % 5]
-    grid[3][-4:] = ["EX", "TFU", "ERR", "GO"]
-    for i in range(n):
-        grid.append([names[i // S], sectors[i % S], sectors[i % S], *Z[i], Z[i].sum(),
-                     *Y[i].ravel(), EX[i], Y[i].sum() + EX[i], ERR[i], GO[i]])
-    tii = Z.sum(0) + IM
-    for code, row in [("IM", IM), ("TII", tii), ("VA001", VA[0]), ("VA002", VA[1]),
-                      ("VA003", VA[2]), ("VA004", VA4), ("TVA", VA.sum(0) + VA4),
-                      ("TI", tii + VA.sum(0) + VA4)]:
-        grid.append(["", code, code, *row] + [None] * (width - 3 - n))
-    return grid, {"Z": Z, "Y": Y, "EX": EX, "ERR": ERR, "GO": GO, "names": names,
-                  "sectors": sectors, "VA": np.vstack([VA, VA4])}
-
-
 def test_output_matches_pymrio_and_mario(tmp_path):
-    pymrio = pytest.importorskip("pymrio")
-    mario = pytest.importorskip("mario")
-    grid, blocks = _random_grid()
-    table = read_mrio(write_xlsx(tmp_path / "ceads_city_mrio_2017.xlsx",
+    grid, blocks = random_grid()
+    table = read_table(write_xlsx(tmp_path / "ceads_city_mrio_2017.xlsx",
                                  [[("" if v is None else (float(v) if isinstance(v, np.floating)
                                    else v)) for v in r] for r in grid],
                                  sheet="Table_2017_English Version"))
@@ -512,15 +213,15 @@ def _write_mario_workbook(path: Path, table: MrioTable, VA: np.ndarray) -> Path:
 # --------------------------------------------------------------------------- (e) identities
 
 def test_identities_hold_on_a_good_table_and_fail_on_broken_ones(tmp_path):
-    grid, _ = _random_grid(11)
-    good = read_mrio(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
+    grid, _ = random_grid(11)
+    good = read_table(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
     solution = leontief.solve_output(good)
     values = leontief.identities(good, solution)
     assert leontief.failed_identities(values) == [], values
     assert values["row_balance"] < 1e-12 and values["output_identity"] < 1e-12
     assert 0 < values["max_column_sum"] < 1
 
-    unbalanced = read_mrio(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
+    unbalanced = read_table(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
     unbalanced.Z[2, 5] += 40.0                         # row 3 no longer adds up to GO
     broken = leontief.identities(unbalanced, leontief.solve_output(unbalanced))
     failed = leontief.failed_identities(broken)
@@ -528,26 +229,26 @@ def test_identities_hold_on_a_good_table_and_fail_on_broken_ones(tmp_path):
     assert any(f.startswith("output_identity") for f in failed)
     assert leontief.row_balance_error(unbalanced) == pytest.approx(40 / unbalanced.GO[2])
 
-    heavy = read_mrio(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
+    heavy = read_table(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
     heavy.Z[:, 4] *= 10                                # inputs worth more than the output
     assert leontief.max_column_sum(heavy) > 1
     assert any(f.startswith("max_column_sum")
                for f in leontief.failed_identities({"max_column_sum":
                                                     leontief.max_column_sum(heavy)}))
-    nan = read_mrio(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
+    nan = read_table(write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid))
     nan.GO[0] = np.nan
     assert leontief.nonfinite_count(nan.GO) == 1
 
 
 def test_solve_in_place_releases_z_and_matches_the_copying_solve(tmp_path):
-    grid, _ = _random_grid(5)
+    grid, _ = random_grid(5)
     path = write_csv(tmp_path / "ceads_city_mrio_2012.csv", grid)
-    copied = leontief.solve_output(read_mrio(path))
-    table = read_mrio(path)
+    copied = leontief.solve_output(read_table(path))
+    table = read_table(path)
     in_place = leontief.solve_output(table, overwrite=True, threads=1)
     assert table.Z is None
     np.testing.assert_allclose(in_place.X, copied.X, rtol=1e-13)
-    c_ordered = read_mrio(path)
+    c_ordered = read_table(path)
     c_ordered.Z = np.ascontiguousarray(c_ordered.Z)    # the transposed-factor path
     np.testing.assert_allclose(leontief.solve_output(c_ordered, overwrite=True).X, copied.X,
                                rtol=1e-12)
@@ -563,7 +264,7 @@ def test_generated_small_default_reads_and_reproduces_the_planted_transfers(smal
     raw, truth = small_default
     result = ceads_loader.load(raw)
     assert result.report["years"] == [2012, 2015, 2017]
-    outputs = leontief.city_outputs(read_mrio(p) for p in result.files)
+    outputs = leontief.city_outputs(read_table(p) for p in result.files)
     transfers = leontief.transfer_table(outputs).set_index(["period", "city_i", "city_j"])
     cities = names.cities()
     examples = truth["S003"]["examples"]

@@ -2,7 +2,9 @@
 
 Each source module exposes ``load(raw_dir) -> LoadResult`` and never touches the database;
 ``write`` puts a result into the warehouse in one transaction. A load that fails validation
-raises IngestError before anything is written, so the warehouse keeps its previous state.
+raises IngestError before anything is written, or, for a source read in parts (the CEADs
+tables, one table year at a time), while its transaction is open, which is then rolled back:
+either way the warehouse keeps its previous state.
 """
 from __future__ import annotations
 
@@ -58,4 +60,4 @@ def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path) -> 
         "source": result.source, "file": str(p.relative_to(raw_dir)), "sha256": sha256(p),
         "bytes": p.stat().st_size, "encoding": encodings.get(str(p.relative_to(raw_dir)), ""),
         "loaded_at": loaded_at} for p in result.files])
-    warehouse.replace_tables(con, "raw", result.tables, log)
+    warehouse.replace_tables(con, "raw", result.rows(), log)

@@ -1,7 +1,8 @@
 """CEADs city multi-regional input-output tables -> raw tables with file and row provenance.
 
 ``ceads/ceads_city_mrio_<YYYY>.xlsx|.csv|.parquet``, one file per table year (two files for one
-year is an error). Each file is read and checked by :func:`models_py.io.ceads.read_mrio`; the
+year is an error). :func:`read_mrio` reads and checks one file (the layout is described in
+:mod:`models_py.ingest.ceads_table`, the checks in :mod:`models_py.ingest.ceads_layout`); the
 raw tables keep its blocks as they are:
 
 - ``ceads_region`` (year, position, city_id, region_name): regions in table order;
@@ -16,20 +17,28 @@ raw tables keep its blocks as they are:
 Positions are 1-based like DuckDB list indexes: ``z[k]`` is the flow to the region-sector in
 position k. Values are in 万元 as in the file. Large tables are built as Arrow arrays straight
 from the numpy blocks; repeated text columns are dictionary-encoded (DuckDB reads them as
-VARCHAR). :func:`read_warehouse` turns the raw tables of one year back into an MrioTable.
+VARCHAR). A full-size table year is about 2 GB of Arrow data, so the load hands the years over
+one at a time (:attr:`LoadResult.parts`): each is read and checked only when the writer asks
+for it, and written before the next is read.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from models_py.ingest.files import files_by_year, source_files
+from models_py.ingest.ceads_columns import assemble
+from models_py.ingest.ceads_csv import read_csv
+from models_py.ingest.ceads_parquet import read_parquet
+from models_py.ingest.ceads_table import (DEFAULT_TOLERANCE, FINAL_USE, FOOTER, VALUE_ADDED,
+                                          CeadsBlocks, Provenance, file_year)
+from models_py.ingest.ceads_xlsx import read_xlsx
+from models_py.ingest.errors import IngestError
+from models_py.ingest.files import detect_encoding, files_by_year, source_files
 from models_py.ingest.result import LoadResult
-from models_py.io.ceads import FINAL_USE, FOOTER, VALUE_ADDED, MrioTable, Provenance, read_mrio
 
 FOLDER = "ceads"
 PATTERN = r"ceads_city_mrio_\d{4}\.(xlsx|csv|parquet)"
@@ -37,34 +46,76 @@ TABLES = ("ceads_region", "ceads_sector", "ceads_intermediate", "ceads_final_use
           "ceads_row_totals", "ceads_footer")
 
 
+def read_mrio(path: Path, *, year: int | None = None,
+              tolerance: float = DEFAULT_TOLERANCE) -> CeadsBlocks:
+    """Read and check one CEADs city MRIO file (.xlsx, .csv or .parquet).
+
+    ``year`` defaults to the year in the file name (for a workbook, the year of its
+    ``Table_<YYYY>`` sheet if the name has none). Rows must balance: |Z row sum + final use +
+    EX - ERR - GO| <= ``tolerance`` * max(1, |GO|).
+    """
+    path = Path(path)
+    start = time.perf_counter()
+    year = year if year is not None else file_year(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        table = read_xlsx(path, year, tolerance)
+    elif suffix in (".csv", ".parquet"):
+        if year is None:
+            raise IngestError(path, "no year: expected a file name ceads_city_mrio_<YYYY>.<ext>")
+        grid = read_csv(path) if suffix == ".csv" else read_parquet(path)
+        table = assemble(grid, year, tolerance)
+    else:
+        raise IngestError(path, "expected an .xlsx, .csv or .parquet file")
+    table.source.seconds = round(time.perf_counter() - start, 3)
+    return table
+
+
 def load(raw_dir: Path) -> LoadResult:
-    """Read and check every CEADs MRIO file under ``raw_dir/ceads``."""
+    """Find every CEADs MRIO file under ``raw_dir/ceads``; the tables come in parts, one table
+    year each, read and checked as the writer asks for them."""
     raw_dir = Path(raw_dir)
     files = source_files(raw_dir, FOLDER, PATTERN)
     by_year = files_by_year(files, "give each table year in one format only")
-
-    parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
     report: dict = {"years": sorted(by_year), "formats": {}, "encodings": {},
                     "read_seconds": {}, "regions": {}, "sectors": {}, "empty_cells": {}}
+    for path in by_year.values():  # known before the parts are read: the load log needs them
+        report["encodings"][str(path.relative_to(raw_dir))] = (
+            detect_encoding(path) if path.suffix.lower() == ".csv" else path.suffix.lower()[1:])
+    empty = raw_tables(_no_table(), "")
+    return LoadResult("ceads_mrio", {name: t.slice(0, 0) for name, t in empty.items()},
+                      sorted(by_year.values()), report,
+                      parts=_years(raw_dir, by_year, report))
+
+
+def _years(raw_dir: Path, by_year: dict[int, Path], report: dict) -> Iterator[dict[str, pa.Table]]:
+    """The raw tables of each table year in turn, its report entries filled as it is read."""
     for year, path in sorted(by_year.items()):
         rel = str(path.relative_to(raw_dir))
         table = read_mrio(path, year=year)
-        for name, part in raw_tables(table, rel).items():
-            parts[name].append(part)
         source = table.source
         report["formats"][rel] = source.format
-        report["encodings"][rel] = source.encoding or source.format
         report["read_seconds"][rel] = source.seconds
         report["regions"][year] = len(table.regions)
         report["sectors"][year] = len(table.sectors)
         report["empty_cells"][rel] = source.empty_cells
-        del table
-    tables = {name: pa.concat_tables(p) for name, p in parts.items()}
-    report["rows"] = {name: t.num_rows for name, t in tables.items()}
-    return LoadResult("ceads_mrio", tables, sorted(by_year.values()), report)
+        part = raw_tables(table, rel)
+        del table, source
+        yield part
+        del part
 
 
-def raw_tables(table: MrioTable, source_file: str) -> dict[str, pa.Table]:
+def _no_table() -> CeadsBlocks:
+    """A table of no regions: what :func:`raw_tables` makes of it is the schema alone."""
+    nothing = np.zeros(0)
+    return CeadsBlocks(0, (), (), (), (), np.zeros((0, 0)), np.zeros((0, 0, len(FINAL_USE))),
+                       nothing, nothing, nothing, nothing, nothing, nothing,
+                       np.zeros((len(VALUE_ADDED), 0)), nothing, nothing,
+                       Provenance(Path(""), "memory", None, np.zeros(0, np.int64),
+                                  dict.fromkeys(FOOTER, 0)))
+
+
+def raw_tables(table: CeadsBlocks, source_file: str) -> dict[str, pa.Table]:
     """The raw tables of one year's MRIO table."""
     R, S, n = len(table.regions), len(table.sectors), table.n
     year = table.year
@@ -82,7 +133,7 @@ def raw_tables(table: MrioTable, source_file: str) -> dict[str, pa.Table]:
         "sector_code": codes, "label": pa.array(table.sector_labels, pa.string())})
 
     flat = pa.array(np.ascontiguousarray(table.Z).reshape(-1))
-    offsets = pa.array(np.arange(0, n * n + 1, n, dtype=np.int64))
+    offsets = pa.array(np.arange(n + 1, dtype=np.int64) * n)
     intermediate = pa.table({
         "year": _const(year, n), "position": np.arange(1, n + 1, dtype=np.int32),
         "city_id": _coded(row_city, cities), "sector_code": _coded(row_sector, codes),
@@ -131,55 +182,3 @@ def _coded(indices: np.ndarray, labels: pa.Array) -> pa.DictionaryArray:
     """A repeated text column: int32 indices into ``labels``."""
     return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32, copy=False)), labels)
 
-
-def read_warehouse(con: duckdb.DuckDBPyConnection, year: int, schema: str = "raw") -> MrioTable:
-    """One year's table from the raw tables :func:`load` wrote (Z comes back in row order,
-    C-contiguous: the Leontief engine factors it without a copy)."""
-    def query(sql: str) -> pa.Table:
-        return con.sql(sql.format(s=schema), params=[year]).to_arrow_table()
-
-    regions = query("SELECT city_id, region_name FROM {s}.ceads_region WHERE year = ? "
-                    "ORDER BY position")
-    sectors = query("SELECT sector_code, label FROM {s}.ceads_sector WHERE year = ? "
-                    "ORDER BY position")
-    R, S = regions.num_rows, sectors.num_rows
-    if R == 0:
-        raise ValueError(f"no CEADs table for {year} in {schema}.ceads_region")
-    n = R * S
-    rows = query("SELECT source_file, source_row, z FROM {s}.ceads_intermediate "
-                 "WHERE year = ? ORDER BY position")
-    Z = np.empty((n, n))
-    offset = 0
-    for chunk in rows.column("z").chunks:
-        values = pc.list_flatten(chunk).to_numpy(zero_copy_only=False)
-        Z.reshape(-1)[offset:offset + len(values)] = values
-        offset += len(values)
-    rows = rows.select(["source_file", "source_row"])
-    totals = query("SELECT t.ex, t.tfu, t.err, t.go FROM {s}.ceads_row_totals t "
-                   "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
-                   "WHERE t.year = ? ORDER BY i.position")
-    final_use = query(
-        "SELECT f.value FROM {s}.ceads_final_use f "
-        "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
-        "JOIN {s}.ceads_region c ON c.year = f.year AND c.city_id = f.consumer_city_id "
-        "WHERE f.year = ? ORDER BY i.position, c.position, f.category")
-    footer = query(
-        "SELECT f.item, f.value, f.source_row FROM {s}.ceads_footer f "
-        "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
-        "WHERE f.year = ? ORDER BY f.item, i.position")
-    items = footer.column("item").to_pylist()
-    values = footer.column("value").to_numpy()
-    block = {item: values[k * n:(k + 1) * n] for k, item in enumerate(sorted(set(items)))}
-    item_rows = {item: int(r) for item, r in zip(items[::n], footer.column("source_row")
-                                                  .to_pylist()[::n])}
-    col = {name: totals.column(name).to_numpy() for name in ("ex", "tfu", "err", "go")}
-    return MrioTable(
-        year, tuple(regions.column("city_id").to_pylist()),
-        tuple(regions.column("region_name").to_pylist()),
-        tuple(sectors.column("sector_code").to_pylist()),
-        tuple(sectors.column("label").to_pylist()), Z,
-        final_use.column("value").to_numpy().reshape(n, R, len(FINAL_USE)),
-        col["ex"], col["tfu"], col["err"], col["go"], block["IM"], block["TII"],
-        np.vstack([block[c] for c in VALUE_ADDED]), block["TVA"], block["TI"],
-        Provenance(Path(rows.column("source_file")[0].as_py()), "warehouse", None,
-                   rows.column("source_row").to_numpy(), item_rows))

@@ -1,6 +1,7 @@
 """Reading raw files: encoding detection, CSV and workbook grids, source file discovery."""
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -16,35 +17,58 @@ from models_py.ingest.errors import IngestError
 
 
 def decode(path: Path) -> tuple[str, str]:
-    """Text of a file and the encoding it was found to be in: UTF-8 (with or without BOM), else
-    GB18030 (a superset of GBK and GB2312). Anything else is an error naming the file, the line
-    of the offending bytes (as far as the encoding that read further got) and the bytes."""
+    """Text of a file and the encoding :func:`detect_encoding` found it to be in."""
+    encoding = detect_encoding(path)
     data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        return _strict(path, data[3:], "utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as e:
-        utf8_error = e
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as e:
-        # the encoding that read further points at the bad bytes (a UTF-8 file read as GB18030
-        # fails on its first Chinese character)
-        _raise_undecodable(path, data, max(utf8_error, e, key=lambda err: err.start))
+    return data[3:].decode("utf-8") if encoding == "utf-8-sig" else data.decode(encoding), \
+        encoding
 
 
-def _strict(path: Path, data: bytes, encoding: str) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as e:
-        _raise_undecodable(path, data, e)
-
-
-def _raise_undecodable(path: Path, data: bytes, e: UnicodeDecodeError) -> None:
-    line = data[: e.start].count(b"\n") + 1
+def detect_encoding(path: Path, block: int = 1 << 24) -> str:
+    """'utf-8-sig' (UTF-8 with BOM), 'utf-8', or else 'gb18030' (a superset of GBK and
+    GB2312): the first that decodes the whole file, read a block at a time so that a file of
+    any size fits in memory. Anything else is an error naming the file, the line of the
+    offending bytes (as far as the encoding that read further got) and the bytes."""
+    with path.open("rb") as f:
+        bom = f.read(3) == b"\xef\xbb\xbf"
+    failed_at = []
+    for encoding in ("utf-8",) if bom else ("utf-8", "gb18030"):
+        offset = _first_undecodable(path, encoding, 3 if bom else 0, block)
+        if offset is None:
+            return "utf-8-sig" if bom else encoding
+        failed_at.append(offset)
+    # the encoding that read further points at the bad bytes (a UTF-8 file read as GB18030
+    # fails on its first Chinese character)
+    offset = max(failed_at)
+    line, bad = 1, b""
+    with path.open("rb") as f:
+        for _ in range(offset // block):
+            line += f.read(block).count(b"\n")
+        tail = f.read(offset % block + 4)
+        line += tail[:offset % block].count(b"\n")
+        bad = tail[offset % block:]
     raise IngestError(path, "cannot be decoded as UTF-8 or GBK/GB18030", row=line,
-                      value=data[e.start: e.start + 4].hex(" ")) from None
+                      value=bad.hex(" "))
+
+
+def _first_undecodable(path: Path, encoding: str, skip: int, block: int) -> int | None:
+    """Byte offset of the first byte ``encoding`` cannot decode, or None."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = skip
+    with path.open("rb") as f:
+        f.seek(skip)
+        for data in iter(lambda: f.read(block), b""):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(data)
+            except UnicodeDecodeError as e:
+                return offset - pending + e.start
+            offset += len(data)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as e:
+            return offset - len(e.object) + e.start
+    return None
 
 
 @dataclass

@@ -27,7 +27,7 @@ import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 from models_py import reference
-from models_py.io.ceads import MrioTable
+from models_py.io.table import MrioTable
 
 CLASSES = ("labor", "capital", "technology")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from models_py.ingest.ceads import read_warehouse
 from models_py.io import leontief
+from models_py.io.table import read_warehouse
 
 # Relative tolerance of the accounting identities (row balance, X summed over consumers plus
 # export-driven output = gross output); column sums of A must be below 1 and nothing non-finite.

@@ -1,0 +1,89 @@
+"""One year's input-output table as the Leontief model uses it, read back from the warehouse.
+
+The raw CEADs tables (``raw.ceads_*``, written by :mod:`models_py.ingest.ceads`) hold each
+table year's blocks as the file gave them; :func:`read_warehouse` turns one year back into an
+:class:`MrioTable`, the same blocks with the rows' regions and sectors at hand.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from models_py.ingest.ceads_table import FINAL_USE, VALUE_ADDED, CeadsBlocks, Provenance
+
+
+@dataclasses.dataclass
+class MrioTable(CeadsBlocks):
+    """One year's city MRIO table (the blocks of :class:`CeadsBlocks`): ``n`` = regions x
+    sectors rows in table order, each row (and Z column) one region-sector."""
+
+    @classmethod
+    def from_blocks(cls, blocks: CeadsBlocks) -> MrioTable:
+        """The table of blocks a reader returned (the arrays are shared, not copied)."""
+        return cls(**{f.name: getattr(blocks, f.name) for f in dataclasses.fields(blocks)})
+
+    def row_regions(self) -> np.ndarray:
+        """City id of each row (and Z column)."""
+        return np.repeat(np.array(self.regions, dtype=object), len(self.sectors))
+
+    def row_sectors(self) -> np.ndarray:
+        """Sector code of each row (and Z column)."""
+        return np.tile(np.array(self.sectors, dtype=object), len(self.regions))
+
+
+def read_warehouse(con: duckdb.DuckDBPyConnection, year: int, schema: str = "raw") -> MrioTable:
+    """One year's table from the raw tables :func:`models_py.ingest.ceads.load` wrote (Z comes
+    back in row order, C-contiguous: the Leontief engine factors it without a copy)."""
+    def query(sql: str) -> pa.Table:
+        return con.sql(sql.format(s=schema), params=[year]).to_arrow_table()
+
+    regions = query("SELECT city_id, region_name FROM {s}.ceads_region WHERE year = ? "
+                    "ORDER BY position")
+    sectors = query("SELECT sector_code, label FROM {s}.ceads_sector WHERE year = ? "
+                    "ORDER BY position")
+    R, S = regions.num_rows, sectors.num_rows
+    if R == 0:
+        raise ValueError(f"no CEADs table for {year} in {schema}.ceads_region")
+    n = R * S
+    rows = query("SELECT source_file, source_row, z FROM {s}.ceads_intermediate "
+                 "WHERE year = ? ORDER BY position")
+    Z = np.empty((n, n))
+    offset = 0
+    for chunk in rows.column("z").chunks:
+        values = pc.list_flatten(chunk).to_numpy(zero_copy_only=False)
+        Z.reshape(-1)[offset:offset + len(values)] = values
+        offset += len(values)
+    rows = rows.select(["source_file", "source_row"])
+    totals = query("SELECT t.ex, t.tfu, t.err, t.go FROM {s}.ceads_row_totals t "
+                   "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
+                   "WHERE t.year = ? ORDER BY i.position")
+    final_use = query(
+        "SELECT f.value FROM {s}.ceads_final_use f "
+        "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
+        "JOIN {s}.ceads_region c ON c.year = f.year AND c.city_id = f.consumer_city_id "
+        "WHERE f.year = ? ORDER BY i.position, c.position, f.category")
+    footer = query(
+        "SELECT f.item, f.value, f.source_row FROM {s}.ceads_footer f "
+        "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
+        "WHERE f.year = ? ORDER BY f.item, i.position")
+    items = footer.column("item").to_pylist()
+    values = footer.column("value").to_numpy()
+    block = {item: values[k * n:(k + 1) * n] for k, item in enumerate(sorted(set(items)))}
+    item_rows = {item: int(r) for item, r in zip(items[::n], footer.column("source_row")
+                                                  .to_pylist()[::n])}
+    col = {name: totals.column(name).to_numpy() for name in ("ex", "tfu", "err", "go")}
+    return MrioTable(
+        year, tuple(regions.column("city_id").to_pylist()),
+        tuple(regions.column("region_name").to_pylist()),
+        tuple(sectors.column("sector_code").to_pylist()),
+        tuple(sectors.column("label").to_pylist()), Z,
+        final_use.column("value").to_numpy().reshape(n, R, len(FINAL_USE)),
+        col["ex"], col["tfu"], col["err"], col["go"], block["IM"], block["TII"],
+        np.vstack([block[c] for c in VALUE_ADDED]), block["TVA"], block["TI"],
+        Provenance(Path(rows.column("source_file")[0].as_py()), "warehouse", None,
+                   rows.column("source_row").to_numpy(), item_rows))
