@@ -6,6 +6,9 @@ export WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse.duckdb
 export RAW_DATA_DIR ?= $(CURDIR)/data/raw
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 SCALE ?= full
+# Format of the generated CEADs tables: xlsx (as real users have them), csv or parquet; empty
+# means Parquet at full scale and xlsx at small.
+FORMAT ?=
 
 .PHONY: install demo generate refresh test ui bench clean
 
@@ -27,7 +30,7 @@ dbt/target/manifest.json: $(BIN)/.installed $(shell find dbt/models dbt/seeds db
 demo: generate refresh
 
 generate: $(BIN)/.installed
-	$(BIN)/python -m models_py.generate --scale $(SCALE) --out $(RAW_DATA_DIR) --truth $(dir $(RAW_DATA_DIR))truth.json
+	$(BIN)/python -m models_py.generate --scale $(SCALE) --out $(RAW_DATA_DIR) --truth $(dir $(RAW_DATA_DIR))truth.json $(if $(FORMAT),--ceads-format $(FORMAT))
 
 refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster job execute -m dagster_project.definitions -j refresh_all

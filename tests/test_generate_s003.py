@@ -388,3 +388,26 @@ def test_hsr_files(generated):
     used = {s for v in lines["站点"] for s in re.split(r"[|、]", v)}
     assert used == set(stations["站点"])
     assert truth["realized"]["pairs_with_HSR_change"] > 0.1 * truth["pairs"]
+
+
+def test_ceads_format_switch_writes_the_same_tables(generated, tmp_path):
+    """--ceads-format csv writes the same tables as the default xlsx workbooks, and replaces a
+    table of another format left in the folder (one file per table year)."""
+    from models_py.ingest.ceads import read_mrio
+
+    out, sc, latent, _ = generated
+    (tmp_path / "ceads").mkdir()
+    stale = tmp_path / "ceads" / "ceads_city_mrio_2015.parquet"
+    stale.write_bytes(b"an earlier run's table")
+    truth = s003_sources.write_all(tmp_path, sc, latent, SEED, ceads_format="csv")["S003"]
+    assert truth["mrio"]["format"] == "csv" and not stale.exists()
+    assert sorted(p.name for p in (tmp_path / "ceads").iterdir()) == \
+        [f"ceads_city_mrio_{y}.csv" for y in sc.mrio_years]
+    for year in sc.mrio_years:
+        csv = read_mrio(tmp_path / "ceads" / f"ceads_city_mrio_{year}.csv")
+        xlsx = read_mrio(out / "ceads" / f"ceads_city_mrio_{year}.xlsx")
+        assert csv.regions == xlsx.regions and csv.source.encoding == "utf-8"
+        np.testing.assert_allclose(csv.Z, xlsx.Z, rtol=0, atol=1e-6)      # 6 decimals
+        np.testing.assert_allclose(csv.Y_cat, xlsx.Y_cat, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="unknown CEADs format 'xls'"):
+        s003_sources.write_all(tmp_path, sc, latent, SEED, ceads_format="xls")

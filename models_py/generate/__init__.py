@@ -14,8 +14,11 @@ from models_py.generate.latent import city_latent
 from models_py.generate.scale import get_scale
 
 
-def generate(out_dir: Path, truth_path: Path, scale: str = "small", seed: int = 20240601) -> dict:
-    """Write every raw source under ``out_dir`` and the planted truth to ``truth_path``.
+def generate(out_dir: Path, truth_path: Path, scale: str = "small", seed: int = 20240601,
+             ceads_format: str | None = None) -> dict:
+    """Write every raw source under ``out_dir`` and the planted truth to ``truth_path``; the
+    CEADs tables as ``ceads_format`` ("xlsx", "csv", "parquet"; default Parquet at full scale,
+    xlsx at small).
 
     ``truth_path`` must lie outside ``out_dir``: the pipeline reads everything under the raw
     folder, and the truth is for tests only. Returns the truth dictionary.
@@ -28,7 +31,7 @@ def generate(out_dir: Path, truth_path: Path, scale: str = "small", seed: int = 
     started = time.perf_counter()
     truth: dict = {"scale": scale, "seed": seed}
     truth.update(city_sources.write_all(out_dir, sc, latent, seed))
-    truth.update(s003_sources.write_all(out_dir, sc, latent, seed))
+    truth.update(s003_sources.write_all(out_dir, sc, latent, seed, ceads_format))
     truth["seconds"] = round(time.perf_counter() - started, 1)
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -25,7 +25,7 @@ system ``C (I - A)^-1 W delta = target - C (I - A)^-1 Y_base``). For i != j the 
 2012 level plus the cumulated planted transfers, so that the change of G between table years is
 exactly the planted transfer; own-city entries (i = j) follow the economy's growth. Where a
 target would need negative purchases the purchase is clipped at zero (a handful of the
-n x 4 x (n - 1) class purchases in 2017; counted in ``MrioTable.clipped_cells``).
+n x 4 x (n - 1) class purchases in 2017; counted in ``PlantedMrio.clipped_cells``).
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def great_circle_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class MrioTable:
+class PlantedMrio:
     """One year's table: coefficients, final use by category, tail columns and inputs."""
 
     year: int
@@ -216,7 +216,7 @@ class MrioWorld:
         """Aggregate the rows (j, s) of an N x m block to (j, c): returns n x 4 x m."""
         return np.einsum("jsm,sc->jcm", X.reshape(self.n, self.S, -1), self.class_onehot)
 
-    def table(self, year: int, target_offdiag: np.ndarray | None = None) -> MrioTable:
+    def table(self, year: int, target_offdiag: np.ndarray | None = None) -> PlantedMrio:
         """Build one year's table.
 
         ``target_offdiag`` (n x 4 x n) is the required class output G[(j, c), i] for i != j;
@@ -276,4 +276,4 @@ class MrioWorld:
         va_parts = np.empty((N, 4))
         va_parts[:, :3] = self.va_shares * va[:, None]
         va_parts[:, 3] = va - va_parts[:, :3].sum(axis=1)
-        return MrioTable(year, A, fu, ex, err_, x, imports, va_parts, G, err, clipped)
+        return PlantedMrio(year, A, fu, ex, err_, x, imports, va_parts, G, err, clipped)

@@ -4,8 +4,10 @@ transfer): CEADs city MRIO tables, Baidu search indices between cities, HSR line
 Files written under the raw folder:
 
 - ``ceads/ceads_city_mrio_<YYYY>.xlsx`` (small scale) or ``.parquet`` (full scale) for 2012,
-  2015 and 2017, in the CEADs layout; see :mod:`models_py.generate.mrio_files` for the grid and
-  the parquet grid format, and :mod:`models_py.generate.mrio_world` for the economics.
+  2015 and 2017, in the CEADs layout, or in the format asked for (``ceads_format``: the real
+  tables come as xlsx workbooks; at full size each is 260 MB and takes about 100 s to write);
+  see :mod:`models_py.generate.mrio_files` for the grid and the parquet grid format, and
+  :mod:`models_py.generate.mrio_world` for the economics.
 - ``baidu_index/baidu_index_<YYYY>.csv`` for 2012-2017: ``搜索城市``, ``目标城市``, ``年份``,
   ``日均搜索指数``; directed, Baidu short names, pairs without measurable searches absent;
   2013 and 2016 in GBK, 2014 UTF-8 with BOM, the others UTF-8.
@@ -422,10 +424,20 @@ def _expected_signs() -> dict:
     }
 
 
-def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int) -> dict:
-    """Write the S003 sources under ``out_dir`` and return ``{"S003": truth}``."""
+CEADS_FORMATS = ("xlsx", "csv", "parquet")
+
+
+def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int,
+              ceads_format: str | None = None) -> dict:
+    """Write the S003 sources under ``out_dir`` and return ``{"S003": truth}``. The CEADs
+    tables are written as ``ceads_format`` (default: Parquet at full scale, xlsx at small),
+    replacing a table of the same year this generator wrote earlier in another format."""
     out_dir = Path(out_dir)
     full = sc.name == "full"
+    ceads_format = ceads_format or ("parquet" if full else "xlsx")
+    if ceads_format not in CEADS_FORMATS:
+        raise ValueError(f"unknown CEADs format {ceads_format!r}: expected one of "
+                         f"{', '.join(CEADS_FORMATS)}")
     years = list(sc.baidu_years)
     bar = tqdm(total=3 + 2 * len(sc.mrio_years), desc="S003 sources", disable=not full)
 
@@ -495,10 +507,17 @@ def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int) -> dict:
                                      table.errors, table.gross_output, table.imports,
                                      table.value_added)
         del table
-        if full:
-            mrio_files.write_ceads_parquet(folder / f"ceads_city_mrio_{year}.parquet", grid)
+        path = folder / f"ceads_city_mrio_{year}.{ceads_format}"
+        for other in CEADS_FORMATS:   # an earlier run's file of another format: one per year
+            path.with_suffix(f".{other}").unlink(missing_ok=True)
+        if ceads_format == "parquet":
+            mrio_files.write_ceads_parquet(path, grid)
+        elif ceads_format == "csv":
+            mrio_files.write_ceads_csv(path, grid)
+        elif full:   # streamed: xlsxwriter would take most of an hour per full-size table
+            mrio_files.write_ceads_xlsx(path, grid)
         else:
-            mrio_files.write_ceads_xlsx_small(folder / f"ceads_city_mrio_{year}.xlsx", grid)
+            mrio_files.write_ceads_xlsx_small(path, grid)
         del grid
         bar.update()
     bar.close()
@@ -555,7 +574,7 @@ def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int) -> dict:
             "years": list(sc.mrio_years),
             "regions": n,
             "sectors": len(sc.sector_codes),
-            "format": "parquet" if full else "xlsx",
+            "format": ceads_format,
             "zero_output_cells": [[ceads[c], sc.sector_codes[s]]
                                   for c, s in zip(*world.zero_cells)],
             "tables": diagnostics,
