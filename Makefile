@@ -41,8 +41,9 @@ test: $(BIN)/.installed dbt/target/manifest.json
 ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m dagster_project.definitions
 
-# Benchmarks on the full default (run `make demo` first): input-output engine, then study S003.
-bench: $(BIN)/.installed
+# Benchmarks on the full default (run `make demo` first): input-output engine, the CEADs
+# workbook reader and the whole refresh with the CEADs tables as xlsx, then study S003.
+bench: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python bench/bench_io.py --raw $(RAW_DATA_DIR)
 	$(BIN)/python bench/bench_s003.py
 

@@ -6,6 +6,7 @@ hand in ``ceads_files.py``.
 """
 from __future__ import annotations
 
+import ast
 import struct
 from pathlib import Path
 
@@ -16,7 +17,6 @@ import pytest
 
 from ceads_files import (HAND_GRID, edited, random_grid, sheet_xml, write_csv, write_parquet,
                          write_workbook, write_xlsx)
-from models_py import warehouse
 from models_py.ingest import ceads as ceads_loader
 from models_py.ingest import ceads_xlsx
 from models_py.ingest.ceads import read_mrio
@@ -388,6 +388,40 @@ def test_broken_sheet_xml_is_an_error_naming_the_sheet(tmp_path):
 
 # -------------------------------------------------------------- the load, a year at a time
 
+def test_ingestion_imports_nothing_downstream_and_packages_form_no_cycle():
+    """Data flows raw files -> ingest -> warehouse -> io / dbt -> estimate: ingest imports
+    neither io, estimate nor generate, and the imports between models_py packages have no
+    cycle."""
+    root = Path(__file__).resolve().parents[1] / "models_py"
+    imports: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        package = path.relative_to(root).parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module == "models_py":
+                names = [f"models_py.{a.name}" for a in node.names]   # from models_py import x
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "models_py" and len(parts) > 1 and parts[1] != package:
+                    imports.setdefault(package, set()).add(parts[1])
+    assert "reference" in imports["ingest"]          # the walk sees package imports
+    assert not imports["ingest"] & {"io", "estimate", "generate", "studies"}, imports["ingest"]
+    assert "ingest" in imports["io"]                 # io reads the blocks ingestion defines
+    for start in imports:                            # no package reaches itself
+        seen, todo = set(), list(imports[start])
+        while todo:
+            b = todo.pop()
+            assert b != start, f"{start} imports itself through {sorted(seen)}"
+            if b not in seen:
+                seen.add(b)
+                todo.extend(imports.get(b, ()))
+
+
 def test_a_bad_last_year_leaves_the_warehouse_as_it_was(tmp_path):
     """Each table year is read and checked only while the load is being written, inside one
     transaction: a file that fails in the third year rolls back the two written before it."""
@@ -406,7 +440,8 @@ def test_a_bad_last_year_leaves_the_warehouse_as_it_was(tmp_path):
     write_csv(folder / "ceads_city_mrio_2017.csv", edited(HAND_GRID, {(6, 21): 101}))
     result = ceads_loader.load(tmp_path)                 # finds the files, reads none yet
     with duckdb.connect(str(db)) as con:
-        with pytest.raises(IngestError, match="ceads_city_mrio_2017.csv, row 6, column .V.: row does not"):
+        with pytest.raises(IngestError, match="ceads_city_mrio_2017.csv, row 6, column 'V': "
+                                              "row does not balance"):
             ingest.write(con, result, tmp_path)
         assert _contents(con) == before
     assert result.row_counts()["ceads_region"] == 4      # two years written, then rolled back
