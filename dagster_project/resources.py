@@ -7,6 +7,7 @@ to dbt (``--vars``), whose ``profiles.yml`` reads it before its WAREHOUSE_PATH f
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +23,20 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 dbt_project.prepare_if_dev()
+
+
+class Warehouse(DuckDBResource):
+    """The DuckDB warehouse. Its connection is closed when the step using it fails as well:
+    ``DuckDBResource`` leaves it open then (a load that fails inside its transaction, as a bad
+    CEADs table year does), and an open connection keeps the file locked against readers."""
+
+    @contextmanager
+    def get_connection(self):
+        with super().get_connection() as con:
+            try:
+                yield con
+            finally:
+                con.close()
 
 
 class PublishFolder(dg.ConfigurableResource):
@@ -49,7 +64,7 @@ def resources(warehouse_path: Path | None = None, raw_dir: Path | None = None,
     """The resources of the definitions; paths default to WAREHOUSE_PATH, RAW_DATA_DIR and
     PUBLISH_DIR."""
     return {
-        "duckdb": DuckDBResource(database=str(warehouse_path or warehouse.warehouse_path())),
+        "duckdb": Warehouse(database=str(warehouse_path or warehouse.warehouse_path())),
         "raw_folder": RawFolder(path=str(raw_dir or warehouse.raw_dir())),
         "publish_folder": PublishFolder(path=str(publish_dir or warehouse.publish_dir())),
         # The dbt installed beside this Python, whether or not the venv is on PATH.
