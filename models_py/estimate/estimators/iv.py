@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pyfixest.estimation import demean
-
-from models_py.estimate.estimators import ols
+from models_py.estimate.estimators import ols, within
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
-
-DEMEAN_TOL = 1e-12
 
 
 def instruments(spec: Spec) -> list[str]:
@@ -57,10 +53,7 @@ def kleibergen_paap_f(endogenous: np.ndarray, instruments_: np.ndarray, exogenou
     x = exogenous.reshape(n, -1)
     stacked = np.column_stack([endogenous, z, x]).astype(float)
     if fixed_effects is not None and fixed_effects.size:
-        stacked, converged = demean(stacked, fixed_effects.astype(np.uint64), np.ones(n),
-                                    tol=DEMEAN_TOL, maxiter=100_000)
-        if not converged:
-            raise RuntimeError("fixed-effect demeaning did not converge")
+        stacked = within.demeaned(stacked, fixed_effects)
     else:
         stacked = stacked - stacked.mean(axis=0)
     L = z.shape[1]
@@ -88,8 +81,7 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     model = ols.feols(formula, data, spec)
     model.IV_Diag()
     est = from_pyfixest(model, formula)
-    fe = (np.column_stack([pd.factorize(data[f])[0] for f in spec.fixed_effects])
-          if spec.fixed_effects else None)
+    fe = within.fixed_effect_codes(data, spec.fixed_effects) if spec.fixed_effects else None
     kp = kleibergen_paap_f(data[spec.regressors[0]].to_numpy(float),
                            data[instruments(spec)].to_numpy(float),
                            data[list(spec.control_vars)].to_numpy(float), fe,

@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pyfixest.estimation import demean
-
-from models_py.estimate.estimators import ols, timing
+from models_py.estimate.estimators import ols, timing, within
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
 DEFAULT_DRAWS = 500
 DEFAULT_SEED = 20240601
-DEMEAN_TOL = 1e-12
 
 
 def columns(spec: Spec) -> list[str]:
@@ -69,11 +66,7 @@ def fwl_coefficients(y: np.ndarray, controls: np.ndarray, treatments: np.ndarray
 
     ``fixed_effects`` is an (n, f) integer code matrix; one demeaning pass handles y, the
     controls and all treatment columns together."""
-    stacked = np.column_stack([y, controls, treatments]).astype(float)
-    demeaned, converged = demean(stacked, fixed_effects.astype(np.uint64),
-                                 np.ones(len(y)), tol=DEMEAN_TOL, maxiter=100_000)
-    if not converged:
-        raise RuntimeError("fixed-effect demeaning did not converge")
+    demeaned = within.demeaned(np.column_stack([y, controls, treatments]), fixed_effects)
     k = controls.shape[1]
     yt, xt, dt = demeaned[:, 0], demeaned[:, 1:1 + k], demeaned[:, 1 + k:]
     if k:
@@ -90,7 +83,7 @@ def placebo_coefficients(data: pd.DataFrame, spec: Spec, draws: int, seed: int
     unit_index = pd.Index(units).get_indexer(data[timing.unit(spec)])
     schedule = drawn_cohorts(cohorts, draws, seed)
     d = treatment_columns(unit_index, data[timing.period(spec)].to_numpy(float), schedule)
-    fe = np.column_stack([pd.factorize(data[f])[0] for f in spec.fixed_effects])
+    fe = within.fixed_effect_codes(data, spec.fixed_effects)
     controls = data[list(spec.control_vars)].to_numpy(float).reshape(len(data), -1)
     return fwl_coefficients(data[spec.outcome].to_numpy(float), controls, d, fe), data
 
