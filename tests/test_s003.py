@@ -169,7 +169,7 @@ def test_published_files_hold_the_tables_and_figures(s003):
             header = [c.strip() for c in md.splitlines()[2].strip("|").split("|")]
             assert header[1:] == [f"({k})" for k in range(1, n + 1)], stem
             assert "Standard errors clustered by city pair in parentheses." in md
-            assert tex.count("\\hline") == 4 and html.count('<tr class="se">') >= 1
+            assert tex.count("\\hline") == 6 and html.count('<tr class="se">') >= 1
     # the stored rows are what the baseline table prints
     md = (pub / "baseline.md").read_text(encoding="utf-8")
     r = _coef(rows, "baseline", 2, "connectivity_hsr")

@@ -61,12 +61,11 @@ def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
     needed: dict[str, list[str]] = {}
     for s in study.table_specs(table):
         needed.setdefault(s.mart, []).extend(estimators.mart_columns(s))
-        for key in _meta_columns(study, table):
-            needed[s.mart].append(key)
+        needed[s.mart].extend(_filter_columns(s.sample))
     out = {}
     for relation in study.table_relations(table):
         if relation in needed:
-            available = set(read_relation(con, f"{relation} LIMIT 0").columns)
+            available = set(con.execute(f"SELECT * FROM {relation} LIMIT 0").df().columns)
             out[relation] = read_relation(con, relation,
                                           [c for c in needed[relation] if c in available])
         else:
@@ -74,13 +73,10 @@ def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
     return out
 
 
-def _meta_columns(study: Study, table: str) -> list[str]:
-    """Columns a table's sample filters mention (the filter needs them present)."""
-    names = set()
-    for s in study.table_specs(table):
-        names.update(tok for tok in s.sample.replace("(", " ").replace(")", " ").split()
-                     if tok.isidentifier() and tok not in ("and", "or", "not", "in"))
-    return sorted(names)
+def _filter_columns(sample: str) -> list[str]:
+    """The names a sample filter mentions (read with the mart when they are its columns)."""
+    words = sample.replace("(", " ").replace(")", " ").split()
+    return [w for w in words if w.isidentifier() and w not in ("and", "or", "not", "in")]
 
 
 def estimate_table(inputs: dict[str, pd.DataFrame], study: Study, table: str,
