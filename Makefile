@@ -38,10 +38,12 @@ test: $(BIN)/.installed dbt/target/manifest.json
 ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m dagster_project.definitions
 
-# Benchmarks on the full default (run `make demo` first): input-output engine, then study S003.
+# Benchmarks on the full default (run `make demo` first): input-output engine, studies S003
+# and S001.
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_io.py --raw $(RAW_DATA_DIR)
 	$(BIN)/python bench/bench_s003.py
+	$(BIN)/python bench/bench_s001.py
 
 clean:
 	rm -rf data/warehouse*.duckdb dbt/target .dagster_home
