@@ -484,6 +484,13 @@ def test_a_file_where_the_source_folder_should_be_is_an_error(tmp_path):
         ingest.load("eps", tmp_path)
 
 
+def test_a_missing_landing_folder_is_an_error_not_seven_absent_sources(tmp_path):
+    for source in ingest.SOURCES:
+        with pytest.raises(IngestError) as e:
+            ingest.load(source, tmp_path / "typo")
+        assert str(e.value) == f"{tmp_path / 'typo'}: landing folder not found"
+
+
 def test_hsr_without_both_files(tmp_path):
     (tmp_path / "hsr").mkdir()
     assert ingest.load("hsr", tmp_path).absent.endswith(

@@ -90,7 +90,10 @@ def read_first_grid(path: Path) -> Grid:
 
 def source_folder(raw_dir: Path, folder: str) -> Path:
     """The landing sub-folder of a source. A missing sub-folder means the source is absent
-    (:class:`SourceAbsent`); a file where the folder should be is an error."""
+    (:class:`SourceAbsent`); a file where the folder should be is an error, and so is a missing
+    landing folder (a mistyped RAW_DATA_DIR must not empty every table)."""
+    if not Path(raw_dir).is_dir():
+        raise IngestError(raw_dir, "landing folder not found")
     base = Path(raw_dir) / folder
     if base.is_dir():
         return base
