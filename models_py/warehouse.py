@@ -81,10 +81,11 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
             con.unregister("_incoming")
         if log is not None or status is not None:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        if log is not None and len(log):
+        if log is not None:
             con.execute("""CREATE TABLE IF NOT EXISTS raw._load_log (
                 source VARCHAR, file VARCHAR, sha256 VARCHAR, bytes BIGINT, encoding VARCHAR,
                 loaded_at TIMESTAMP)""")
+        if log is not None and len(log):
             con.register("_log", log)
             con.execute("INSERT INTO raw._load_log SELECT source, file, sha256, bytes, encoding, "
                         "loaded_at FROM _log")

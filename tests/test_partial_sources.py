@@ -1,8 +1,9 @@
 """A landing folder holding only some of the sources refreshes: each absent source is reported
 as absent (run log, materialization metadata, ``raw._source_status``), its tables are empty with
 their declared types, and everything built from the present sources is what the full folder
-gives. Two folders, each copied from the small default: the sources of S003, refreshed by the
-Dagster job as ``make refresh`` runs it, and the sources of S001, materialized in process."""
+gives. Three folders copied from the small default: the sources of S003, refreshed by the
+Dagster job as ``make refresh`` runs it; the sources of S001, and none at all, materialized in
+process."""
 from __future__ import annotations
 
 import os
@@ -86,13 +87,13 @@ def s003_refresh(small_default, tmp_path_factory) -> Refresh:
                    run.stdout + run.stderr)
 
 
-@pytest.fixture(scope="module")
-def s001_refresh(small_default, tmp_path_factory) -> Refresh:
-    """Every asset and check of the definitions on a folder holding the S001 sources."""
+def refresh_in_process(small_default, base: Path, study: str,
+                       sources: tuple[str, ...]) -> Refresh:
+    """Every asset and check of the definitions on a folder holding ``sources``."""
     from dagster_project.definitions import defs
 
-    base = tmp_path_factory.mktemp("s001_sources")
-    raw = landing_folder(small_default[0], base / "raw", S001_SOURCES)
+    raw = landing_folder(small_default[0], base / "raw", sources)
+    raw.mkdir(exist_ok=True)
     # The S003 study assets are left out until studies whose sources are absent are skipped.
     selection = dg.AssetSelection.all() - dg.AssetSelection.groups("s003")
     result = materialize([*executable_assets(defs), *defs.asset_checks], raw, base / "wh.duckdb",
@@ -100,10 +101,22 @@ def s001_refresh(small_default, tmp_path_factory) -> Refresh:
     assert result.success
     metadata = {m.asset_key: {k: v.value for k, v in m.metadata.items()}
                 for m in (e.materialization for e in result.get_asset_materialization_events())}
-    return Refresh("S001", S001_SOURCES, base / "wh.duckdb", base / "publish", metadata, "")
+    return Refresh(study, sources, base / "wh.duckdb", base / "publish", metadata, "")
 
 
-@pytest.fixture(params=["s003_refresh", "s001_refresh"])
+@pytest.fixture(scope="module")
+def s001_refresh(small_default, tmp_path_factory) -> Refresh:
+    return refresh_in_process(small_default, tmp_path_factory.mktemp("s001_sources"), "S001",
+                              S001_SOURCES)
+
+
+@pytest.fixture(scope="module")
+def empty_refresh(small_default, tmp_path_factory) -> Refresh:
+    """A landing folder holding none of the sources: every raw table is empty, all still runs."""
+    return refresh_in_process(small_default, tmp_path_factory.mktemp("no_sources"), "none", ())
+
+
+@pytest.fixture(params=["s003_refresh", "s001_refresh", "empty_refresh"])
 def refresh(request) -> Refresh:
     return request.getfixturevalue(request.param)
 
@@ -149,7 +162,9 @@ def test_tables_of_absent_sources_are_empty_with_the_types_of_a_full_run(refresh
     assert refresh.query(columns).equals(warehouse.query(columns))
 
 
-def test_marts_of_present_sources_equal_the_full_run(refresh, warehouse):
+@pytest.mark.parametrize("name", ["s003_refresh", "s001_refresh"])
+def test_marts_of_present_sources_equal_the_full_run(request, name, warehouse):
+    refresh = request.getfixturevalue(name)
     for mart, key in MARTS[refresh.study].items():
         got = refresh.query(f"SELECT * FROM marts.{mart}").sort_values(key, ignore_index=True)
         full = warehouse.query(f"SELECT * FROM marts.{mart}").sort_values(key, ignore_index=True)
@@ -160,7 +175,8 @@ def test_marts_of_present_sources_equal_the_full_run(refresh, warehouse):
 
 def test_input_output_is_empty_without_ceads_and_complete_with_it(s003_refresh, s001_refresh,
                                                                    warehouse):
-    assert s001_refresh.query("SELECT count(*) AS n FROM io.transfer")["n"][0] == 0
+    for table in ("output_by_city", "transfer"):
+        assert s001_refresh.query(f"SELECT count(*) AS n FROM io.{table}")["n"][0] == 0
     key = ["period", "city_i", "city_j"]
     got = s003_refresh.query("SELECT * FROM io.transfer").sort_values(key, ignore_index=True)
     full = warehouse.query("SELECT * FROM io.transfer").sort_values(key, ignore_index=True)
