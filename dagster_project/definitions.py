@@ -1,4 +1,4 @@
-"""Dagster definitions: raw loaders, dbt models, the analysts' snapshot, and jobs.
+"""Dagster definitions: raw loaders, dbt models, the studies, the analysts' snapshot, and jobs.
 
 ``dagster dev -m dagster_project.definitions`` (or ``make ui``) opens the lineage UI.
 """
@@ -10,12 +10,12 @@ from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.io import io_transfer
 from dagster_project.assets.raw import landing_specs, raw_assets
 from dagster_project.assets.snapshot import snapshot_asset
-from dagster_project.assets.studies import s003_assets
+from dagster_project.assets.studies import all_study_assets
 from dagster_project.checks import suite_checks
 from dagster_project.jobs import generate_embedded_default, refresh_all
 from dagster_project.resources import resources
 
-_loaded = [*raw_assets, io_transfer, dbt_models, *s003_assets()]
+_loaded = [*raw_assets, io_transfer, dbt_models, *all_study_assets()]
 _upstream = [key for a in _loaded for key in a.keys]
 
 defs = dg.Definitions(

@@ -10,6 +10,7 @@ class GenerateConfig(dg.Config):
     seed: int = 20240601
     out_dir: str = ""                   # default: the raw folder (RAW_DATA_DIR)
     truth_path: str = ""                # default: truth.json beside the raw folder
+    s001_null: bool = False             # the S001 null variant: no pilot-zone effect planted
 
 
 @dg.op(description="Write every raw source of the embedded default and its truth file.")
@@ -18,8 +19,10 @@ def write_embedded_default(context: dg.OpExecutionContext, config: GenerateConfi
 
     out = config.out_dir or str(warehouse.raw_dir())
     truth = config.truth_path or str(warehouse.raw_dir().parent / "truth.json")
-    result = generate(out, truth, config.scale, config.seed)
-    context.log.info(f"wrote the {config.scale} default to {out} in {result['seconds']} s")
+    result = generate(out, truth, config.scale, config.seed, s001_null=config.s001_null)
+    variant = " (S001 null variant)" if config.s001_null else ""
+    context.log.info(f"wrote the {config.scale} default{variant} to {out} in "
+                     f"{result['seconds']} s")
 
 
 @dg.job(description="Generate the embedded default raw files (the licensed data's stand-in).")

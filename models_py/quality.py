@@ -72,7 +72,14 @@ def complete_pair_count(frame: pd.DataFrame, i: str, j: str, per: list[str]) -> 
 
 
 def validate(spec: dict, frame: pd.DataFrame) -> Outcome:
-    """Validate ``frame`` against the suite with an ephemeral GX context."""
+    """Validate ``frame`` against the suite with an ephemeral GX context.
+
+    An empty mart (the sources it is built from are absent) passes with nothing evaluated:
+    there is no row to check, and aggregate expectations (a column's maximum, its set of
+    distinct values) have no value to compare.
+    """
+    if frame.empty:
+        return Outcome(spec["mart"], True, [], 0)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import great_expectations.expectations as gxe

@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: where it is, how loads write to it, how analysts read it.
+"""The DuckDB warehouse: where it is, how loads write to it, which sources the last loads
+found (``raw._source_status``, read by :func:`absent_sources`), how analysts read it.
 
 DuckDB allows one writing process per file. Every writing step of the pipeline goes through
 ``connect()`` inside one Dagster pool (``duckdb_warehouse``), so writes never overlap. Analysts
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -44,17 +45,30 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
     return duckdb.connect(str(path), read_only=read_only)
 
 
+# raw._source_status: one row per source, replaced with its raw tables at each load. status is
+# ``loaded`` or ``absent`` (the landing folder holds none of its files; message says what was
+# looked for); files and rows count what was loaded.
+SOURCE_STATUS = {"source": "VARCHAR", "status": "VARCHAR", "files": "INTEGER", "rows": "BIGINT",
+                 "checked_at": "TIMESTAMP", "message": "VARCHAR"}
+
+
 def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
                    tables: dict[str, pd.DataFrame | pa.Table]
                    | Iterable[dict[str, pd.DataFrame | pa.Table]],
-                   log: pd.DataFrame | None = None) -> None:
+                   log: pd.DataFrame | None = None, *,
+                   types: dict[str, dict[str, str]] | None = None,
+                   status: dict | Callable[[], dict] | None = None) -> None:
     """Create or replace ``schema.<name>`` for every table in one transaction.
 
     ``tables`` is {name: rows}, or an iterable of such parts: the first part that names a table
     replaces it and later parts append to it, so a large source is written one part at a time
-    (an iterator may read each part only when it is asked for). Either every table is replaced
-    (and ``log`` rows appended to ``raw._load_log``) or, on any error, also one raised while a
-    later part is produced, none is and the warehouse is exactly as it was.
+    (an iterator may read each part only when it is asked for). With ``types`` (table -> column
+    -> DuckDB type) a table is created with exactly those columns and types and its rows
+    inserted by column name, so an empty frame gives an empty table of the declared types;
+    without, the table takes the types DuckDB infers. Either every table is replaced (``log``
+    rows appended to ``raw._load_log``, ``status``, or what it returns once every part is
+    written, replacing its source's row of ``raw._source_status``) or, on any error, also one
+    raised while a later part is produced, none is and the warehouse is exactly as it was.
     """
     parts = [tables] if isinstance(tables, dict) else tables
     con.execute("BEGIN TRANSACTION")
@@ -65,27 +79,56 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
             for name, rows in part.items():
                 con.register("_incoming", rows)
                 if name in written:
-                    con.execute(f'INSERT INTO {schema}."{name}" SELECT * FROM _incoming')
-                else:
+                    con.execute(f'INSERT INTO {schema}."{name}" BY NAME SELECT * FROM _incoming')
+                elif types is None:
                     con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" AS '
                                 "SELECT * FROM _incoming")
-                    written.add(name)
+                else:
+                    columns = ", ".join(f'"{c}" {t}' for c, t in types[name].items())
+                    con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" ({columns})')
+                    con.execute(f'INSERT INTO {schema}."{name}" BY NAME SELECT * FROM _incoming')
+                written.add(name)
                 con.unregister("_incoming")
                 del rows
             del part                     # free this part before the next is produced
-        if log is not None:
+        if callable(status):
+            status = status()
+        if log is not None or status is not None:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        if log is not None:
             con.execute("""CREATE TABLE IF NOT EXISTS raw._load_log (
                 source VARCHAR, file VARCHAR, sha256 VARCHAR, bytes BIGINT, encoding VARCHAR,
                 loaded_at TIMESTAMP)""")
+        if log is not None and len(log):
             con.register("_log", log)
             con.execute("INSERT INTO raw._load_log SELECT source, file, sha256, bytes, encoding, "
                         "loaded_at FROM _log")
             con.unregister("_log")
+        if status is not None:
+            columns = ", ".join(f"{c} {t}" for c, t in SOURCE_STATUS.items())
+            con.execute(f"CREATE TABLE IF NOT EXISTS raw._source_status ({columns})")
+            con.execute("DELETE FROM raw._source_status WHERE source = ?", [status["source"]])
+            con.execute(f"INSERT INTO raw._source_status ({', '.join(SOURCE_STATUS)}) "
+                        f"VALUES ({', '.join('?' * len(SOURCE_STATUS))})",
+                        [status[c] for c in SOURCE_STATUS])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def absent_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[str]) -> list[str]:
+    """Those of ``sources`` whose tables hold nothing to work with, in the order given: the
+    last load found none of their files in the landing folder (``raw._source_status`` says
+    ``absent``), or they were never loaded into this warehouse."""
+    sources = list(sources)
+    known = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                        "'raw' AND table_name = '_source_status'").fetchone()[0]
+    if not known:
+        return sources
+    loaded = {s for (s,) in con.execute(
+        "SELECT source FROM raw._source_status WHERE status = 'loaded'").fetchall()}
+    return [s for s in sources if s not in loaded]
 
 
 # The analysts' copy is written in a storage format the DuckDB CLI on PyPI (duckdb-cli 1.5)

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from models_py import warehouse
-from models_py.ingest import asif, baidu, hsr, policy
-from models_py.ingest.errors import IngestError
+from models_py import ingest
+from models_py.ingest import asif, baidu, hsr, policy, schema
+from models_py.ingest.errors import IngestError, SourceAbsent
 
 # ---------------------------------------------------------------------------------------------
 # Baidu search index
@@ -413,25 +413,101 @@ def test_asif_undecodable_bytes(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# The tables go into DuckDB with the intended types
+# The tables have the types declared in models_py/ingest/schema.py
 
 
-def test_tables_write_to_duckdb_with_intended_types(tmp_path):
-    write_baidu(tmp_path)
-    write_hsr(tmp_path)
-    write_policy(tmp_path)
-    write_asif(tmp_path)
+def inferred_types(table) -> dict[str, str]:
+    """The DuckDB type of each column of a loader's table, as DuckDB reads the frame."""
     con = duckdb.connect()
-    for module in (baidu, hsr, policy, asif):
-        warehouse.replace_tables(con, "raw", module.load(tmp_path).tables)
-    types = dict(con.execute("SELECT table_name || '.' || column_name, data_type "
-                             "FROM information_schema.columns WHERE table_schema = 'raw'")
-                 .fetchall())
-    assert types["hsr_line_stage.open_date"] == "DATE"
-    assert types["policy_document.publish_date"] == "DATE"
-    assert types["asif_firm_year.cic4"] == "VARCHAR"
-    assert types["asif_firm_year.open_year"] == "INTEGER"
-    assert types["baidu_index.origin_city_id"] == "VARCHAR"
-    assert types["baidu_index.source_row"] == "BIGINT"
+    con.register("t", table)
+    return {name: kind for name, kind, *_ in con.execute("DESCRIBE t").fetchall()}
+
+
+def test_loaders_produce_the_declared_types(small_default):
+    for source, spec in ingest.SOURCES.items():
+        result = ingest.load(source, small_default[0])
+        assert result.status == "loaded" and sorted(result.tables) == sorted(spec.tables)
+        for name, table in result.tables.items():
+            assert inferred_types(table) == schema.RAW_TABLES[name], name
+
+
+def test_hand_written_files_load_with_the_declared_types(tmp_path):
+    raw = tmp_path / "raw"
+    write_baidu(raw)
+    write_hsr(raw)
+    write_policy(raw)
+    write_asif(raw)
+    con = duckdb.connect()
+    for source in ("baidu_index", "hsr", "policy_texts", "asif"):
+        result = ingest.load(source, raw)
+        for name, table in result.tables.items():
+            assert inferred_types(table) == schema.RAW_TABLES[name], name
+        ingest.write(con, result, raw)
+    written = con.execute("SELECT table_name, column_name, data_type FROM "
+                          "information_schema.columns WHERE table_schema = 'raw' AND "
+                          "table_name NOT LIKE '\\_%' ESCAPE '\\'").fetchall()
+    assert {(t, c, k) for t, c, k in written} == {
+        (t, c, k) for t in ("baidu_index", "hsr_line_stage", "hsr_line_station", "hsr_station",
+                            "policy_document", "asif_firm_year")
+        for c, k in schema.RAW_TABLES[t].items()}
     assert con.execute("SELECT cic4 FROM raw.asif_firm_year WHERE firm_id = '10000001X' "
                        "AND year = 2005").fetchone() == ("0610",)
+
+
+# ---------------------------------------------------------------------------------------------
+# A source the landing folder does not hold is absent, not an error
+
+
+def test_missing_folder_is_an_absent_source(tmp_path):
+    result = ingest.load("baidu_index", tmp_path)
+    assert result.status == "absent" and result.files == []
+    assert result.absent == f"{tmp_path / 'baidu_index'}: no such folder"
+    (table,) = result.tables.values()
+    assert table.empty and list(table.columns) == schema.columns("baidu_index")
+
+
+def test_folder_without_a_matching_file_is_absent_and_lists_what_it_holds(tmp_path):
+    write_baidu(tmp_path)
+    for path in (tmp_path / "baidu_index").iterdir():
+        path.rename(path.with_name("baidu_" + path.name))  # misnamed exports
+    with pytest.raises(SourceAbsent) as e:
+        baidu.load(tmp_path)
+    assert "no file named like baidu_index_" in str(e.value)
+    assert "it holds: baidu_baidu_index_2010.csv, baidu_baidu_index_2012.csv" in str(e.value)
+    (tmp_path / "asif").mkdir()
+    assert ingest.load("asif", tmp_path).absent.endswith("(it is empty)")
+
+
+def test_a_file_where_the_source_folder_should_be_is_an_error(tmp_path):
+    (tmp_path / "eps").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(IngestError, match="expected a folder of source files"):
+        ingest.load("eps", tmp_path)
+
+
+def test_a_missing_landing_folder_is_an_error_not_seven_absent_sources(tmp_path):
+    for source in ingest.SOURCES:
+        with pytest.raises(IngestError) as e:
+            ingest.load(source, tmp_path / "typo")
+        assert str(e.value) == f"{tmp_path / 'typo'}: landing folder not found"
+
+
+def test_hsr_without_both_files(tmp_path):
+    (tmp_path / "hsr").mkdir()
+    assert ingest.load("hsr", tmp_path).absent.endswith(
+        "neither hsr_stations.csv nor hsr_lines.csv")
+    write_hsr(tmp_path)
+    (tmp_path / "hsr" / "hsr_lines.csv").unlink()
+    with pytest.raises(IngestError) as e:
+        hsr.load(tmp_path)
+    assert "hsr_lines.csv: file not found" in str(e.value)
+
+
+def test_policy_texts_without_their_index(tmp_path):
+    folder = write_policy(tmp_path)
+    (folder / "index.csv").unlink()
+    with pytest.raises(IngestError) as e:
+        policy.load(tmp_path)
+    assert "index.csv: file not found: the policy texts need their index" in str(e.value)
+    for path in folder.iterdir():
+        path.unlink()
+    assert ingest.load("policy_texts", tmp_path).absent.endswith("no index.csv and no policy texts")

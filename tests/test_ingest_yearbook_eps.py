@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 
 from dagster_project.assets.raw import raw_asset
+from models_py.ingest import schema
 from support import materialize, write_city_yearbooks
 
 USD_2010 = 6.7695  # ref_usd_cny.csv
@@ -66,6 +67,24 @@ def test_rows_carry_file_row_and_encoding(yearbook_db):
     log = dict(con.execute("SELECT file, encoding FROM raw._load_log").fetchall())
     assert log == {"yearbook/city_yearbook_2010.csv": "gb18030",
                    "yearbook/city_yearbook_2012.xlsx": "xlsx"}
+
+
+
+def test_yearbook_of_unknown_indicators_only_keeps_the_declared_types(tmp_path):
+    # Every indicator unknown to the catalog: variable and unit hold no text to infer a type
+    # from, and the table still has the declared one.
+    (tmp_path / "raw" / "yearbook").mkdir(parents=True)
+    (tmp_path / "raw" / "yearbook" / "city_yearbook_2012.csv").write_text(
+        "城市,城市书店数(个)\n北京,7\n", encoding="utf-8")
+    db = tmp_path / "wh.duckdb"
+    assert materialize([raw_asset("city_yearbook")], tmp_path / "raw", db).success
+    with duckdb.connect(str(db), read_only=True) as con:
+        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 'city_yearbook'").fetchall())
+        row = con.execute("SELECT variable, indicator, source_value FROM raw.city_yearbook"
+                          ).fetchone()
+    assert types == schema.RAW_TABLES["city_yearbook"]
+    assert row == (None, "城市书店数", 7.0)
 
 
 EPS_LONG = """地区,地区代码,年份,指标,单位,数值

@@ -1,6 +1,7 @@
 """Study S003 on the small embedded default: every study asset materialized by real Dagster on a
 warehouse built by the real raw, io and dbt assets; planted signs recovered; one fit cross-checked
-against linearmodels; published files present.
+against linearmodels; the published baseline table's structure against a golden file, and the
+content of every published table and figure.
 
 Terms tested against the truth file's S003 "expected_signs":
 - baseline (IT_direction, columns 2 and 4, with controls): connectivity_HSR and connectivity_I;
@@ -11,9 +12,19 @@ A planted "+"/"-" must show that sign with p < 0.05; a planted "0" must not be s
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+
+from models_py import reference
+from models_py.estimate.specs import load_study
+
+GOLDEN = Path(__file__).parent / "golden"
+NUMBER = re.compile(r"^\(?-?\d[\d,]*\.\d+(e[-+]\d+)?\)?\**$|^\d{1,3}(,\d{3})+$")  # 0.174***, 3,960
 
 
 TERM = {"connectivity_HSR": "connectivity_hsr", "connectivity_I": "connectivity_i"}
@@ -93,13 +104,12 @@ def test_cross_check_linearmodels(s003):
     levels of the fixed effects not nested in the cluster (the T period levels)."""
     from linearmodels import PanelOLS
 
-    from models_py.estimate.fit import fit_spec, sample_frame
-    from models_py.estimate.specs import load_study
+    from models_py.estimate.estimators import ols, sample_frame
 
     spec = load_study("s003").table_specs("baseline")[1]
     assert spec.controls == ("city1", "city2") and spec.regressors == ("connectivity_hsr",)
     data = sample_frame(s003["mart"], spec)
-    model, _, _ = fit_spec(data, spec, data_is_sample=True)
+    model = ols.feols(spec.formula, data, spec)
     x = [*spec.regressors, *spec.control_vars]
     panel = data.set_index(["pair_id", "period_id"])
     lm = PanelOLS(panel[spec.outcome], panel[x], entity_effects=True, time_effects=True).fit(
@@ -116,20 +126,61 @@ def test_cross_check_linearmodels(s003):
     assert abs(stored["estimate"] - lm.params["connectivity_hsr"]) < 1e-6
 
 
-def test_published_files(s003):
-    pub = s003["publish"]
-    for stem in ("descriptives", "baseline", "gradient", "robustness", "sector",
-                 "mechanisms_factor_labor", "mechanisms_factor_tech", "distance_tiers", "synergy"):
-        for ext in ("md", "html", "tex"):
-            f = pub / f"{stem}.{ext}"
-            assert f.exists() and f.stat().st_size > 0, f
-    for stem in ("baseline", "gradient", "sector"):
-        for ext in ("md", "html", "tex"):
-            text = (pub / f"{stem}.{ext}").read_text(encoding="utf-8")
-            assert "*" in text and "(" in text and "Observations" in text, f"{stem}.{ext}"
+def table_structure(markdown: str) -> str:
+    """A published Markdown table with every number masked: its title, cells and note."""
+    lines = []
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if all(set(c) <= set("-:") for c in cells):
+                continue
+            cells = [("(#)" if c.startswith("(") else "#") if NUMBER.match(c) else c
+                     for c in cells]
+            lines.append(" | ".join(cells))
+        elif line.strip():
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def test_baseline_table_structure_matches_golden(s003):
+    md = (s003["publish"] / "baseline.md").read_text(encoding="utf-8")
+    assert table_structure(md) == (GOLDEN / "s003_baseline_structure.txt").read_text(
+        encoding="utf-8")
+
+
+def test_published_files_hold_the_tables_and_figures(s003):
+    pub, study = s003["publish"], load_study("s003")
+    rows = s003["rows"]
+    for t in study.tables:
+        specs = study.table_specs(t["table"])
+        by = t.get("split_by")
+        stems = ([f"{t['table']}_{v}" for v in dict.fromkeys(s.meta[by] for s in specs)]
+                 if by else [t["table"]])
+        for stem in stems:
+            md = (pub / f"{stem}.md").read_text(encoding="utf-8")
+            tex = (pub / f"{stem}.tex").read_text(encoding="utf-8")
+            html = (pub / f"{stem}.html").read_text(encoding="utf-8")
+            assert md.startswith(f"**{t['title']}") and f"<caption>{t['title']}" in html
+            assert tex.startswith("\\begin{table}") and "\\caption{" in tex
+            if t["type"] != "regression":
+                continue
+            n = len(specs) if not by else len([s for s in specs if f"{t['table']}_"
+                                               f"{s.meta[by]}" == stem])
+            header = [c.strip() for c in md.splitlines()[2].strip("|").split("|")]
+            assert header[1:] == [f"({k})" for k in range(1, n + 1)], stem
+            assert "Standard errors clustered by city pair in parentheses." in md
+            assert tex.count("\\hline") == 6 and html.count('<tr class="se">') >= 1
+    # the stored rows are what the baseline table prints
     md = (pub / "baseline.md").read_text(encoding="utf-8")
-    assert "Control variable (city1)" in md and "| No" in md and "R-squared" in md
+    r = _coef(rows, "baseline", 2, "connectivity_hsr")
+    assert f"{r['estimate']:.3f}" in md and f"({r['std_error']:.3f})" in md
+    n_obs = int(r["n_obs"])
+    assert f"{n_obs:,}" in md
+    # figures: one x tick per distance tier of the seed, not blank
+    tiers = list(reference.distance_tiers()["tier"])
     for stem in ("distance_tiers", "synergy"):
-        for ext in ("png", "svg"):
-            f = pub / f"{stem}.{ext}"
-            assert f.exists() and f.stat().st_size > 1000, f
+        image = mpimg.imread(pub / f"{stem}.png")
+        assert image.shape[0] > 300 and image[..., :3].std() > 0.05
+        svg = (pub / f"{stem}.svg").read_text(encoding="utf-8")
+        for tier in tiers:
+            assert f"{tier} km" in svg, (stem, tier)

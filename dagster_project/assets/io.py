@@ -35,7 +35,11 @@ def io_transfer(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             raise ValueError(f"non-finite output in table years {nonfinite}")
         warehouse.replace_tables(con, "io", {"output_by_city": run.output_by_city,
                                              "transfer": run.transfer})
-    context.log.info(f"solved table years {list(run.seconds)} in {run.seconds} s")
+    if run.seconds:
+        context.log.info(f"solved table years {list(run.seconds)} in {run.seconds} s")
+    else:
+        context.log.info("no CEADs table in raw.ceads_* (the source is absent): the io tables "
+                         "are empty")
     yield dg.MaterializeResult(asset_key=OUTPUT, metadata={
         "rows": len(run.output_by_city), "seconds_per_year": dg.MetadataValue.json(run.seconds)})
     yield dg.MaterializeResult(asset_key=TRANSFER, metadata={

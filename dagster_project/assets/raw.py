@@ -1,4 +1,9 @@
-"""One asset per raw source: validate the landing files and load them into ``raw.*``."""
+"""One asset per raw source: validate the landing files and load them into ``raw.*``.
+
+A source whose files the landing folder does not hold still materializes: its tables are
+emptied, the run log says once that it is absent, and its metadata says ``status: absent`` with
+``absent: no files: <what was looked for>``.
+"""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -36,11 +41,18 @@ def raw_asset(source: str) -> dg.AssetsDefinition:
         with duckdb.get_connection() as con:
             ingest.write(con, result, raw_dir)
         counts = result.row_counts()
-        context.log.info(f"{source}: {counts} from {len(result.files)} files")
+        if result.absent:
+            context.log.warning(f"{source}: absent, no files ({result.absent}); its raw tables "
+                                "are now empty")
+        else:
+            context.log.info(f"{source}: {counts} from {len(result.files)} files")
         for table in tables:
-            yield dg.MaterializeResult(asset_key=raw_table_key(table), metadata={
-                "rows": dg.MetadataValue.int(counts[table]), "files": len(result.files),
-                "report": dg.MetadataValue.json(_jsonable(result.report))})
+            metadata = {"status": result.status, "rows": dg.MetadataValue.int(counts[table]),
+                        "files": len(result.files),
+                        "report": dg.MetadataValue.json(_jsonable(result.report))}
+            if result.absent:
+                metadata["absent"] = f"no files: {result.absent}"
+            yield dg.MaterializeResult(asset_key=raw_table_key(table), metadata=metadata)
     return _load
 
 

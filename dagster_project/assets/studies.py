@@ -1,61 +1,111 @@
-"""Study assets: one per published table or figure of S003, each fitting its specs from
-models_py/studies/s003.yml on marts.city_pair_period, writing tidy rows to results.* and the
-rendered files to the publish folder (resource ``publish_folder``)."""
+"""Study assets, built for every study YAML in models_py/studies/ by one factory.
+
+Each study is its own asset group (``s001``, ``s003``, ...) with one asset per table
+(``results/<study>_<table>``: the tidy rows in the warehouse and the rendered Markdown, HTML
+and LaTeX files), one per figure (``figures/<study>_<figure>``: PNG and SVG, drawn from the
+stored rows of the tables it reads) and ``results/<study>_coefficients`` collecting every
+coefficient and statistic. A table asset depends on the marts its specs read, so the lineage
+reaches the raw files. Files go to the ``publish_folder`` resource, one folder per study.
+"""
+
+from typing import Callable
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.resources import WAREHOUSE_POOL, PublishFolder
-from models_py.estimate import publish, run
-from models_py.estimate.specs import load_study
+from models_py.estimate import run
+from models_py.estimate.figures import figure_tables
+from models_py.estimate.specs import Study, load_study, study_names
 
-MART = dg.AssetKey(["marts", "city_pair_period"])
-GROUP = "s003"
 PREVIEW_CHARS = 60_000
 
 
-def _key(study, table: str) -> dg.AssetKey:
+def relation_key(relation: str) -> dg.AssetKey:
+    """Asset key of a warehouse relation ``schema.table`` (dbt models keep their names)."""
+    return dg.AssetKey(relation.split("."))
+
+
+def table_key(study: Study, table: str) -> dg.AssetKey:
     return dg.AssetKey(["results", run.results_table(study, table)])
 
 
-def study_table_asset(study, table: str, title: str) -> dg.AssetsDefinition:
-    @dg.asset(key=_key(study, table), deps=[MART], group_name=GROUP, pool=WAREHOUSE_POOL,
-              kinds={"python", "duckdb"}, description=f"{study.name}: {title}")
+def figure_key(study: Study, figure: str) -> dg.AssetKey:
+    return dg.AssetKey(["figures", f"{study.name.lower()}_{figure}"])
+
+
+def _materialize(study: Study, context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                 publish_folder: PublishFolder, work: Callable) -> dg.MaterializeResult:
+    """The one place a study asset runs: open the warehouse, do the work, report it."""
+    out_dir = publish_folder.study_dir(study.name)
+    with duckdb.get_connection() as con:
+        metadata = work(con, out_dir, context)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _files(files: dict) -> dg.MetadataValue:
+    return dg.MetadataValue.json({k: str(v) for k, v in files.items()})
+
+
+def table_asset(study: Study, table: str) -> dg.AssetsDefinition:
+    info = study.table_info(table)
+
+    def work(con, out_dir, context):
+        result = run.run_table(con, study, table, out_dir, progress=context.log.info)
+        return {"rows": len(result.rows), "statistics": len(result.statistics),
+                "frames": dg.MetadataValue.json({k: len(v) for k, v in result.frames.items()}),
+                "seconds": round(result.seconds, 2), "files": _files(result.files),
+                "preview": dg.MetadataValue.md(result.preview[:PREVIEW_CHARS])}
+
+    @dg.asset(key=table_key(study, table), group_name=study.name.lower(), pool=WAREHOUSE_POOL,
+              deps=[relation_key(r) for r in study.table_relations(table)],
+              kinds={"python", "duckdb"}, description=f"{study.name}: {info['title']}")
     def _table(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                publish_folder: PublishFolder):
-        out_dir = publish_folder.study_dir(study.name)
-        with duckdb.get_connection() as con:
-            result = run.run_table(con, study, table, out_dir, progress=context.log.info)
-        if result.failures:
-            context.log.warning(f"{len(result.failures)} specs failed: {result.failures}")
-        return dg.MaterializeResult(metadata={
-            "rows": len(result.rows), "specs_failed": len(result.failures),
-            "failures": dg.MetadataValue.json(result.failures),
-            "seconds": round(result.seconds, 2),
-            "files": dg.MetadataValue.json({k: str(v) for k, v in result.files.items()}),
-            "preview": dg.MetadataValue.md(result.preview[:PREVIEW_CHARS])})
+        return _materialize(study, context, duckdb, publish_folder, work)
     return _table
 
 
-def coefficients_asset(study, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
-    @dg.asset(key=dg.AssetKey(["results", f"{study.name.lower()}_coefficients"]), deps=upstream,
-              group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"},
-              description=f"{study.name}: every tidy coefficient row of the study's tables.")
-    def _coefficients(duckdb: DuckDBResource):
-        with duckdb.get_connection() as con:
-            rows = run.collect_results(con, study)
+def figure_asset(study: Study, figure: dict) -> dg.AssetsDefinition:
+    def work(con, out_dir, context):
+        files = run.run_figure(con, study, figure, out_dir)
+        return {"files": _files(files),
+                "preview": dg.MetadataValue.path(str(files["png"]))}
+
+    @dg.asset(key=figure_key(study, figure["figure"]), group_name=study.name.lower(),
+              pool=WAREHOUSE_POOL, deps=[table_key(study, t) for t in figure_tables(figure)],
+              kinds={"python"}, description=f"{study.name}: {figure['title']} (figure)")
+    def _figure(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                publish_folder: PublishFolder):
+        return _materialize(study, context, duckdb, publish_folder, work)
+    return _figure
+
+
+def coefficients_asset(study: Study) -> dg.AssetsDefinition:
+    def work(con, out_dir, context):
+        rows = run.collect_results(con, study)
         main = rows[~rows["is_control"].astype(bool)] if len(rows) else rows
-        return dg.MaterializeResult(metadata={
-            "rows": len(rows),
-            "preview": dg.MetadataValue.md(
-                main[["table", "column", "outcome", "term", "estimate", "std_error", "p",
-                      "n_obs"]].head(40).to_markdown(index=False))})
+        return {"rows": len(rows), "preview": dg.MetadataValue.md(
+            main[["table", "column", "outcome", "term", "estimate", "std_error", "p",
+                  "n_obs"]].head(40).to_markdown(index=False))}
+
+    @dg.asset(key=table_key(study, "coefficients"), group_name=study.name.lower(),
+              pool=WAREHOUSE_POOL, kinds={"duckdb"},
+              deps=[table_key(study, t) for t in run.regression_tables(study)],
+              description=f"{study.name}: every tidy coefficient row and statistic of the "
+                          "study's tables.")
+    def _coefficients(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                      publish_folder: PublishFolder):
+        return _materialize(study, context, duckdb, publish_folder, work)
     return _coefficients
 
 
-def s003_assets() -> list[dg.AssetsDefinition]:
-    study = load_study("s003")
-    tables = [("descriptives", study.descriptives["title"])] + [
-        (t["table"], t["title"]) for t in study.tables]
-    assets = [study_table_asset(study, t, title) for t, title in tables]
-    return [*assets, coefficients_asset(study, [_key(study, t) for t, _ in tables])]
+def study_assets(study: Study) -> list[dg.AssetsDefinition]:
+    """Every asset of one study: its tables, its figures and the collected coefficients."""
+    return [*(table_asset(study, t["table"]) for t in study.tables),
+            *(figure_asset(study, f) for f in study.figures), coefficients_asset(study)]
+
+
+def all_study_assets() -> list[dg.AssetsDefinition]:
+    """The assets of every study YAML in models_py/studies/."""
+    return [a for name in study_names() for a in study_assets(load_study(name))]

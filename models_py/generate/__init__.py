@@ -2,6 +2,7 @@
 with planted effects written to a truth file that the pipeline never reads.
 
 ``python -m models_py.generate --scale full --out data/raw --truth data/truth.json``
+(``--s001-null`` for the S001 null variant).
 """
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from models_py.generate.scale import get_scale
 
 
 def generate(out_dir: Path, truth_path: Path, scale: str = "small", seed: int = 20240601,
-             ceads_format: str | None = None) -> dict:
+             s001_null: bool = False, ceads_format: str | None = None) -> dict:
     """Write every raw source under ``out_dir`` and the planted truth to ``truth_path``; the
     CEADs tables as ``ceads_format`` ("xlsx", "csv", "parquet"; default Parquet at full scale,
     xlsx at small).
 
     ``truth_path`` must lie outside ``out_dir``: the pipeline reads everything under the raw
-    folder, and the truth is for tests only. Returns the truth dictionary.
+    folder, and the truth is for tests only. ``s001_null`` writes the S001 null variant: the
+    same world without any effect of the big data pilot zones (the truth's S001 section says
+    ``"variant": "null"`` and every S001 effect is zero). Returns the truth dictionary.
     """
     out_dir, truth_path = Path(out_dir).resolve(), Path(truth_path).resolve()
     if out_dir in truth_path.parents:
@@ -30,7 +33,7 @@ def generate(out_dir: Path, truth_path: Path, scale: str = "small", seed: int = 
     latent = city_latent(sc.city_ids, seed)
     started = time.perf_counter()
     truth: dict = {"scale": scale, "seed": seed}
-    truth.update(city_sources.write_all(out_dir, sc, latent, seed))
+    truth.update(city_sources.write_all(out_dir, sc, latent, seed, s001_null))
     truth.update(s003_sources.write_all(out_dir, sc, latent, seed, ceads_format))
     truth["seconds"] = round(time.perf_counter() - started, 1)
     truth_path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,13 +27,15 @@ from models_py.generate.scale import Scale
 FOLDERS = ("yearbook", "eps", "policy_texts", "asif")
 
 
-def write_all(out_dir: Path, sc: Scale, latent: pd.DataFrame, seed: int) -> dict:
+def write_all(out_dir: Path, sc: Scale, latent: pd.DataFrame, seed: int,
+              s001_null: bool = False) -> dict:
     """Write every file of these sources under ``out_dir``; return the truth sections
-    ``{"S000": ..., "S001": ..., "S002": ..., "S004": ...}`` (JSON-serialisable)."""
+    ``{"S000": ..., "S001": ..., "S002": ..., "S004": ...}`` (JSON-serialisable).
+    ``s001_null``: the S001 null variant (no pilot-zone effect planted)."""
     out_dir = Path(out_dir)
     for folder in FOLDERS:
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
-    world = build_city_world(sc, latent, seed)
+    world = build_city_world(sc, latent, seed, s001_null)
     county = build_county_world(sc, latent, seed)
     docs = files.policy_documents(world, seed, last_year=max(sc.city_years))
 

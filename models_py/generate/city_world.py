@@ -20,8 +20,9 @@ resident population); this module adds, in order:
 3. S001: from its policy year a big data pilot city raises the components of the urban
    economic resilience index (not GDP per capita, not GDP growth); the gain is planted in full
    for large cities (resident population >= 500万 in 2012), weakly below, and scales with the
-   city's intellectual property protection and policy implementation capacity. Cities within
-   300 km of a treated city get a smaller spillover. Talent share and new digital firms rise in
+   city's intellectual property protection and policy implementation capacity. Cities near
+   treated cities get a spillover in proportion to the inverse-distance-weighted share of
+   treated sample cities within 300 km. Talent share and new digital firms rise in
    every pilot city; 1984 telephone density is higher in pilot cities (the instrument).
 
 Everything else is noise independent of treatment. The panel holds every variable in the unit of
@@ -69,7 +70,7 @@ S001_PP_EFFECTS = {"urbanization_rate": 5.0, "share_tertiary": 5.0}  # percentag
 S001_SMALL_SHARE = 0.15             # share of the large-city effect planted in smaller cities
 S001_HET_SLOPE = {"ip_protection_index": 0.3, "policy_capacity_index": 0.3}
 S001_HET_CLIP = (0.4, 1.8)
-S001_SPILL_SHARE = 0.30
+S001_SPILL_SHARE = 0.60             # spillover of a city whose neighbours are all treated
 S001_SPILL_KM = 300.0
 S001_TALENT = 0.011                 # talent share, absolute
 S001_DIGITAL_FIRMS = 0.204          # log new digital firms
@@ -137,8 +138,11 @@ def first_policy_years(table: str, city_ids) -> dict[str, int]:
     return {c: reference.policy_year(d) for c, d in zip(t["city_id"], t["approval_date"])}
 
 
-def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int) -> CityWorld:
-    """The full latent city world for a scale, deterministic for a seed."""
+def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
+                     s001_null: bool = False) -> CityWorld:
+    """The full latent city world for a scale, deterministic for a seed. ``s001_null`` plants
+    no S001 effect (the null variant): the same world, draw for draw, without the pilot
+    zones' effects."""
     lat = latent.set_index("city_id").loc[list(sc.city_ids)].reset_index()
     roster = reference.cities().set_index("city_id").loc[list(sc.city_ids)]
     years = np.asarray(sc.city_years)
@@ -150,7 +154,7 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int) -> CityWorld:
     digital = _s000_digital(seed, lat, roster, years, pop, base_lg, in_yearbook)
     cycle = _s002_cycle(seed, lat, years)
     lg = digital["converged_lg"] + cycle["level_deviation"]
-    s001 = _s001_exposure(seed, lat, roster, years, z)
+    s001 = _s001_exposure(seed, lat, roster, years, z, planted=not s001_null)
     inputs = dict(seed=seed, lat=lat, roster=roster, years=years, pop=pop, lg=lg,
                   digital=digital, s001=s001)
     panel = _panel(**inputs, exposure=s001["exposure"])
@@ -168,7 +172,7 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int) -> CityWorld:
     internet = _internet_users(seed)
     truth = {
         "S000": digital["truth"],
-        "S001": _s001_truth(s001, cities, panel, counterfactual),
+        "S001": _s001_truth(s001, cities, panel, counterfactual, internet),
         "S002": cycle["truth"],
     }
     return CityWorld(panel, cities, provinces, internet, cycle["pilots"], truth)
@@ -459,42 +463,49 @@ def _s002_cycle(seed, lat, years) -> dict:
 
 # --- S001 ------------------------------------------------------------------------------------
 
-def _s001_exposure(seed, lat, roster, years, z) -> dict:
+def _s001_exposure(seed, lat, roster, years, z, planted: bool = True) -> dict:
     """Direct and spillover exposure to the big data pilot zones, in units of the planted
-    large-city effect, plus the heterogeneity indices and the 1984 telephones."""
+    large-city effect, plus the heterogeneity indices and the 1984 telephones.
+
+    ``policy_post`` is 1 in a pilot city from its policy year on (the treatment timing, the
+    same in both variants). ``treated_post`` is the step of the mechanism variables and
+    ``exposure`` the gain of the resilience components: both zero everywhere when not
+    ``planted`` (the null variant). The random draws do not depend on ``planted``."""
     rng = _rng(seed, 6)
     ids = lat["city_id"].to_numpy()
     n = len(ids)
     py = first_policy_years("ref_big_data_pilot", ids)
     pilot = np.array([c in py for c in ids])
     start = np.array([py.get(c, 10_000) for c in ids])
-    treated_post = (years[None, :] >= start[:, None]).astype(float)
+    policy_post = (years[None, :] >= start[:, None]).astype(float)
     zl = z[:, 0]
     z_ip = 0.5 * (zl - zl.mean()) / (zl.std() or 1) + np.sqrt(0.75) * rng.standard_normal(n)
     z_pc = 0.5 * (zl - zl.mean()) / (zl.std() or 1) + np.sqrt(0.75) * rng.standard_normal(n)
     multiplier = np.clip(1 + S001_HET_SLOPE["ip_protection_index"] * z_ip
                          + S001_HET_SLOPE["policy_capacity_index"] * z_pc, *S001_HET_CLIP)
     large = lat["pop_2012"].to_numpy() >= S001_LARGE_POP
-    direct = treated_post * (np.where(large, 1.0, S001_SMALL_SHARE) * multiplier)[:, None]
+    direct = policy_post * (np.where(large, 1.0, S001_SMALL_SHARE) * multiplier)[:, None]
 
     in_sample = roster["in_s001"].to_numpy() == 1
     dist = great_circle_km(lat["longitude"].to_numpy(), lat["latitude"].to_numpy())
-    sources = pilot & in_sample
-    near = (dist <= S001_SPILL_KM) & sources[None, :]
-    np.fill_diagonal(near, False)
-    first_near = np.where(near, start[None, :], 10_000).min(axis=1)
-    spill = S001_SPILL_SHARE * (years[None, :] >= first_near[:, None])
+    with np.errstate(divide="ignore"):
+        near = np.where((dist > 0) & (dist <= S001_SPILL_KM) & in_sample[None, :], 1 / dist, 0.0)
+    total = near.sum(axis=1, keepdims=True)
+    near = np.divide(near, total, out=np.zeros_like(near), where=total > 0)
+    spill = S001_SPILL_SHARE * (near @ policy_post)
 
     telephones = np.exp(np.log(0.6) + 0.25 * zl + S001_TEL_PILOT * pilot
                         + 0.35 * rng.standard_normal(n))
+    on = 1.0 if planted else 0.0
     return {"ids": ids, "policy_year": py, "pilot": pilot, "large": large,
-            "multiplier": multiplier, "z_ip": z_ip, "z_pc": z_pc,
-            "treated_post": treated_post, "direct": direct, "spill": spill,
-            "exposure": direct + spill, "telephones": np.round(telephones, 3)}
+            "multiplier": multiplier, "z_ip": z_ip, "z_pc": z_pc, "planted": planted,
+            "policy_post": policy_post, "treated_post": on * policy_post,
+            "direct": on * direct, "spill": on * spill, "exposure": on * (direct + spill),
+            "telephones": np.round(telephones, 3)}
 
 
 def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
-                counterfactual: pd.DataFrame) -> dict:
+                counterfactual: pd.DataFrame, internet: pd.Series) -> dict:
     ids = s001["ids"]
     sample = cities["in_s001"].to_numpy() == 1
     treated = {c: int(s001["policy_year"][c]) for c, s in zip(ids, sample)
@@ -507,8 +518,9 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
     for i, c in enumerate(ids):
         if sample[i] and spill[i].any():
             first_spill[c] = int(years[np.argmax(spill[i] > 0)])
-    gains = index_gain(panel, counterfactual, s001, cities)
-    return {
+    gains, effects = index_gain(panel, counterfactual, s001, cities, internet)
+    truth = {
+        "variant": "planted" if s001["planted"] else "null",
         "unit": "city-year",
         "years": list(S001_YEARS),
         "sample_cities": int(sample.sum()),
@@ -571,9 +583,10 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
                        "users"},
             "spatial_spillover": {
                 "sign": "+", "value": S001_SPILL_SHARE,
-                "how": f"every city within {S001_SPILL_KM:g} km of another S001-sample pilot "
-                       f"city gets E_it += {S001_SPILL_SHARE:g} (no m_i) from the first policy "
-                       "year among those neighbours",
+                "how": f"every city gets E_it += {S001_SPILL_SHARE:g} x sum_j w_ij D_jt (no m_i): "
+                       "w_ij inverse great-circle distance to the other S001-sample cities "
+                       f"within {S001_SPILL_KM:g} km, row-standardized, D_jt = 1 from city j's "
+                       "policy year (a spatial lag of treatment with that weight matrix)",
                 "radius_km": S001_SPILL_KM},
             "placebo": {"sign": "0", "value": 0.0,
                         "how": "random reassignment of treatment: nothing planted"},
@@ -582,7 +595,19 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
         "multiplier": {c: round(float(m), 4) for c, m, s in zip(ids, s001["multiplier"], sample)
                        if s and c in treated},
         "implied_index_gain": gains,
+        "index_effects": effects,
     }
+    return truth if s001["planted"] else _null_estimands(truth)
+
+
+def _null_estimands(truth: dict) -> dict:
+    """The truth of the null variant: every S001 effect zero. The instrument keeps its first
+    stage (1984 telephones are higher in pilot cities: not an effect of the zones)."""
+    for name, est in truth["estimands"].items():
+        if name != "iv_first_stage":
+            est.update(sign="0", value=0.0, how="null variant: not planted")
+    truth["first_spillover_year"] = {}
+    return truth
 
 
 def resilience_components(panel: pd.DataFrame) -> pd.DataFrame:
@@ -636,10 +661,11 @@ def entropy_fit(components: pd.DataFrame) -> EntropyFit:
 
 
 def index_gain(panel: pd.DataFrame, counterfactual: pd.DataFrame, s001: dict,
-               cities: pd.DataFrame) -> dict:
-    """Mean gain of the reference entropy index (S001 sample, S001 years) that the planted
-    component effects cause: treated city-years after the policy year, and other city-years
-    (spillover only), comparing the data with the same world without the S001 effects."""
+               cities: pd.DataFrame, internet: pd.Series) -> tuple[dict, dict]:
+    """What the planted component effects do to the reference entropy index (S001 sample, S001
+    years), comparing the data with the same world without the S001 effects: the mean gain
+    of treated city-years after the policy year and of the others (spillover only), and the
+    planted effect each estimator of the study targets (:func:`index_effects`)."""
     sample_ids = set(cities.loc[cities["in_s001"] == 1, "city_id"])
     years = np.sort(panel["year"].unique())
     ids = s001["ids"]
@@ -651,9 +677,14 @@ def index_gain(panel: pd.DataFrame, counterfactual: pd.DataFrame, s001: dict,
     fit = entropy_fit(actual)
     idx = fit.score(actual)
     gain = (idx - fit.score(counter)).to_numpy()
-    tp = pd.DataFrame(s001["treated_post"], index=ids, columns=years).stack()
+    tp = pd.DataFrame(s001["policy_post"], index=ids, columns=years).stack()
     tp = tp.reindex(pd.MultiIndex.from_frame(actual[["city_id", "year"]])).to_numpy() > 0
-    return {
+    phones = dict(zip(ids, s001["telephones"]))
+    frame = actual[["city_id", "year"]].assign(
+        gain=gain, did=tp.astype(float),
+        instrument=[phones[c] * internet.get(y - 1, np.nan)
+                    for c, y in zip(actual["city_id"], actual["year"])])
+    summary = {
         "treated_post_mean": round(float(gain[tp].mean()), 5) if tp.any() else 0.0,
         "untreated_mean": round(float(gain[~tp].mean()), 5),
         "index_mean": round(float(idx.mean()), 5),
@@ -663,6 +694,48 @@ def index_gain(panel: pd.DataFrame, counterfactual: pd.DataFrame, s001: dict,
                       "resilience_components(); a pipeline with other component definitions "
                       "gets gains of the same sign but other magnitudes",
     }
+    return summary, index_effects(frame)
+
+
+def _two_way_demeaned(wide: np.ndarray) -> np.ndarray:
+    """A balanced city x year array minus its city and year means (plus the grand mean)."""
+    return wide - wide.mean(axis=1, keepdims=True) - wide.mean(axis=0, keepdims=True) \
+        + wide.mean()
+
+
+def index_effects(frame: pd.DataFrame) -> dict:
+    """The planted effect on the index that each estimator targets: the estimator applied to
+    the noise-free gain g_it = index(data) - index(world without S001 effects), so that an
+    estimate on the data equals it plus the estimator applied to the counterfactual index,
+    which nothing planted moves.
+
+    - ``twfe``: slope of g on DID with city and year fixed effects (balanced panel);
+    - ``att_imputation``: city and year effects of g fitted on the untreated city-years,
+      the mean of g minus the imputed value over the treated city-years (the imputation /
+      two-stage DID estimand);
+    - ``iv``: 2SLS slope of g on DID with city and year fixed effects, instrumented by 1984
+      telephones x the previous year's internet users.
+    """
+    wide = lambda col: frame.pivot(index="city_id", columns="year", values=col)  # noqa: E731
+    g, d, zi = wide("gain"), wide("did"), wide("instrument")
+    keep = zi.notna().all(axis=1)
+    gg, dd = _two_way_demeaned(g.to_numpy()), _two_way_demeaned(d.to_numpy())
+    twfe = float((dd * gg).sum() / (dd * dd).sum()) if (dd * dd).sum() > 0 else 0.0
+    cities = pd.get_dummies(frame["city_id"], dtype=float)
+    years = pd.get_dummies(frame["year"], dtype=float).iloc[:, 1:]
+    x = np.column_stack([cities.to_numpy(), years.to_numpy()])
+    untreated = frame["did"].to_numpy() == 0
+    coef = np.linalg.lstsq(x[untreated], frame["gain"].to_numpy()[untreated], rcond=None)[0]
+    treated = ~untreated
+    att = float((frame["gain"].to_numpy() - x @ coef)[treated].mean()) if treated.any() else 0.0
+    gi, di = _two_way_demeaned(g[keep].to_numpy()), _two_way_demeaned(d[keep].to_numpy())
+    zz = _two_way_demeaned(zi[keep].to_numpy())
+    iv = float((zz * gi).sum() / (zz * di).sum())
+    return {"twfe": round(twfe, 6), "att_imputation": round(att, 6), "iv": round(iv, 6),
+            "how": "the estimator applied to the noise-free index gain of the planted effects "
+                   "(index of the data minus index of the same world without S001 effects, "
+                   "weights fitted on the data): a correctly specified estimate on the data "
+                   "differs from it by noise only"}
 
 
 # --- province and national series ----------------------------------------------------------

@@ -5,6 +5,11 @@ Each source module exposes ``load(raw_dir) -> LoadResult`` and never touches the
 raises IngestError before anything is written, or, for a source read in parts (the CEADs
 tables, one table year at a time), while its transaction is open, which is then rolled back:
 either way the warehouse keeps its previous state.
+
+A source the landing folder does not hold (no sub-folder, or no file of the source in it) is
+absent, not an error: its tables are written empty, with the types of ``schema.RAW_TABLES``, and
+``raw._source_status`` records it, so a previous load's rows never linger looking fresh and
+every model downstream still builds.
 """
 from __future__ import annotations
 
@@ -14,9 +19,11 @@ from typing import Callable
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from models_py import warehouse
-from models_py.ingest import asif, baidu, ceads, eps, hsr, policy, yearbook
+from models_py.ingest import asif, baidu, ceads, eps, hsr, policy, schema, yearbook
+from models_py.ingest.errors import SourceAbsent
 from models_py.ingest.files import sha256
 from models_py.ingest.result import LoadResult
 
@@ -43,16 +50,28 @@ SOURCES: dict[str, Source] = {
 
 
 def load(source: str, raw_dir: Path) -> LoadResult:
-    """Read and validate every file of ``source`` under ``raw_dir``."""
-    result = SOURCES[source].loader(Path(raw_dir))
-    if set(result.tables) != set(SOURCES[source].tables):
+    """Read and validate every file of ``source`` under ``raw_dir``; a source the folder does
+    not hold comes back absent, with empty tables."""
+    spec = SOURCES[source]
+    try:
+        result = spec.loader(Path(raw_dir))
+    except SourceAbsent as e:
+        empty = {t: pd.DataFrame(columns=schema.columns(t)) for t in spec.tables}
+        return LoadResult(source, empty, [], absent=str(e))
+    if set(result.tables) != set(spec.tables):
         raise RuntimeError(f"loader of {source} returned tables {sorted(result.tables)}, "
-                           f"declared {sorted(SOURCES[source].tables)}")
+                           f"declared {sorted(spec.tables)}")
+    for name, table in result.tables.items():
+        got = list(table.column_names if isinstance(table, pa.Table) else table.columns)
+        if got != schema.columns(name):
+            raise RuntimeError(f"loader of {source} returned raw.{name} with columns {got}, "
+                               f"declared {schema.columns(name)}")
     return result
 
 
 def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path) -> None:
-    """Replace the source's raw tables and log the files it came from, atomically."""
+    """Replace the source's raw tables, log the files they came from and record the source's
+    status (loaded or absent), atomically."""
     raw_dir = Path(raw_dir)
     loaded_at = warehouse.now()
     encodings = result.report.get("encodings", {})
@@ -60,4 +79,13 @@ def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path) -> 
         "source": result.source, "file": str(p.relative_to(raw_dir)), "sha256": sha256(p),
         "bytes": p.stat().st_size, "encoding": encodings.get(str(p.relative_to(raw_dir)), ""),
         "loaded_at": loaded_at} for p in result.files])
-    warehouse.replace_tables(con, "raw", result.rows(), log)
+
+    def status() -> dict:   # once every part is written: a source in parts counts as it goes
+        counts = result.row_counts()
+        return {"source": result.source, "status": result.status, "files": len(result.files),
+                "rows": sum(counts.values()), "checked_at": loaded_at,
+                "message": result.absent or "; ".join(f"raw.{t}: {n:,} rows"
+                                                      for t, n in counts.items())}
+
+    warehouse.replace_tables(con, "raw", result.rows(), log, status=status,
+                             types={t: schema.RAW_TABLES[t] for t in result.tables})

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from models_py.ingest import names
+from models_py.ingest import names, schema
 from models_py.ingest.errors import IngestError
 from models_py.ingest.files import (CsvTable, files_by_year, header_key, read_csv_table,
                                     source_files)
@@ -28,8 +28,6 @@ OUTPUT, EMPLOYMENT, OPEN_YEAR, REGISTRATION = "工业总产值(千元)", "从业
 TEXT = (FIRM, COUNTY, CIC, REGISTRATION)
 NUMERIC = (YEAR, OUTPUT, EMPLOYMENT, OPEN_YEAR)
 REQUIRED = TEXT + NUMERIC
-COLUMNS = ["year", "firm_id", "county_id", "cic4", "output_k_yuan", "employment", "open_year",
-           "registration_type", "source_file", "source_row"]
 
 
 def load(raw_dir: Path) -> LoadResult:
@@ -53,7 +51,7 @@ def load(raw_dir: Path) -> LoadResult:
         tidy = read_year(table, year, rel)
         per_file[rel] = len(tidy)
         frames.append(tidy)
-    result = pd.concat(frames, ignore_index=True)[COLUMNS]
+    result = pd.concat(frames, ignore_index=True)[schema.columns("asif_firm_year")]
     return LoadResult("asif", {"asif_firm_year": result}, files, {
         "rows": {"asif_firm_year": len(result)}, "rows_per_file": per_file,
         "years": sorted(by_year), "encodings": encodings, "extra_columns": extra,

@@ -16,15 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models_py.ingest import names
+from models_py.ingest import names, schema
 from models_py.ingest.files import CsvTable, read_csv_table, source_files
 from models_py.ingest.numbers import column_numbers
 from models_py.ingest.result import LoadResult
 
 FOLDER = "baidu_index"
 ORIGIN, TARGET, YEAR, INDEX = "搜索城市", "目标城市", "年份", "日均搜索指数"
-COLUMNS = ["year", "origin_city_id", "target_city_id", "daily_index", "source_file",
-           "source_row"]
 ABSENT_PAIRS = ("a directed city pair absent from a year's file had no measurable searches: "
                 "its daily index is 0, not missing; zero rows are not stored here (the "
                 "warehouse layer fills them)")
@@ -46,7 +44,7 @@ def load(raw_dir: Path) -> LoadResult:
         tidy = read_year(table, year, rel)
         per_file[rel] = len(tidy)
         frames.append(tidy)
-    result = pd.concat(frames, ignore_index=True)[COLUMNS]
+    result = pd.concat(frames, ignore_index=True)[schema.columns("baidu_index")]
     return LoadResult("baidu_index", {"baidu_index": result}, files, {
         "rows": {"baidu_index": len(result)}, "rows_per_file": per_file,
         "years": sorted(int(y) for y in result["year"].unique()),

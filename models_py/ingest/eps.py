@@ -17,7 +17,7 @@ import pandas as pd
 
 from models_py import reference
 from models_py.ingest import catalog as catalog_mod
-from models_py.ingest import names
+from models_py.ingest import names, schema
 from models_py.ingest.errors import IngestError
 from models_py.ingest.files import Grid, cell_text, read_csv_grid, read_sheets, source_files
 from models_py.ingest.numbers import to_numbers
@@ -26,8 +26,6 @@ from models_py.ingest.result import LoadResult
 LONG_HEADER = ("地区", "年份", "指标", "单位", "数值")
 NATION = ("全国", "中国", "全国合计")
 MAX_TITLE_ROWS = 3
-COLUMNS = ["region_level", "region_id", "year", "variable", "value", "unit", "indicator",
-           "source_unit", "source_value", "source_file", "source_sheet", "source_row"]
 
 
 def load(raw_dir: Path) -> LoadResult:
@@ -46,7 +44,7 @@ def load(raw_dir: Path) -> LoadResult:
             frames.append(tidy)
             for ind in unknown_indicators:
                 unknown.setdefault(rel, []).append(ind)
-    table = pd.concat(frames, ignore_index=True)[COLUMNS]
+    table = pd.concat(frames, ignore_index=True)[schema.columns("eps")]
     _no_duplicates(table)
     return LoadResult("eps", {"eps": table}, files, {
         "rows": len(table), "indicators": sorted(table["indicator"].unique()),

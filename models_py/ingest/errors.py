@@ -25,3 +25,12 @@ class IngestError(ValueError):
         if value is not None:
             text += f" (value: {value!r})"
         super().__init__(text)
+
+
+class SourceAbsent(Exception):
+    """The landing folder does not hold a source: its sub-folder is missing, or holds no file of
+    the source. Not bad input: users hold the licensed files of some sources only. The loader
+    stops before reading anything and the source is recorded as absent, its tables emptied."""
+
+    def __init__(self, folder: Path | str, reason: str):
+        super().__init__(f"{folder}: {reason}")

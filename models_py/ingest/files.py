@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from models_py.ingest.errors import IngestError
+from models_py.ingest.errors import IngestError, SourceAbsent
 
 
 def decode(path: Path) -> tuple[str, str]:
@@ -112,20 +112,45 @@ def read_first_grid(path: Path) -> Grid:
     return read_sheets(path)[0]
 
 
+def source_folder(raw_dir: Path, folder: str) -> Path:
+    """The landing sub-folder of a source. A missing sub-folder means the source is absent
+    (:class:`SourceAbsent`); a file where the folder should be is an error, and so is a missing
+    landing folder (a mistyped RAW_DATA_DIR must not empty every table)."""
+    if not Path(raw_dir).is_dir():
+        raise IngestError(raw_dir, "landing folder not found")
+    base = Path(raw_dir) / folder
+    if base.is_dir():
+        return base
+    if base.exists():
+        raise IngestError(base, "expected a folder of source files, found a file")
+    raise SourceAbsent(base, "no such folder")
+
+
 def source_files(raw_dir: Path, folder: str, pattern: str) -> list[Path]:
     """Files of one source, sorted; ``pattern`` is a regex the file name must match fully.
 
-    A missing folder, or a folder with no matching file, is an error: a source that silently
-    loads nothing would leave stale tables looking fresh.
+    A missing folder, or a folder with no matching file, raises :class:`SourceAbsent` (the
+    source is recorded as absent and its tables emptied, so no previous load lingers looking
+    fresh); the reason lists the files the folder does hold, in case one is misnamed.
     """
-    base = Path(raw_dir) / folder
-    if not base.is_dir():
-        raise IngestError(base, "source folder not found")
+    base = source_folder(raw_dir, folder)
     regex = re.compile(pattern)
-    files = sorted(p for p in base.iterdir() if p.is_file() and regex.fullmatch(p.name))
+    present = sorted(p for p in base.iterdir() if p.is_file())
+    files = [p for p in present if regex.fullmatch(p.name)]
     if not files:
-        raise IngestError(base, f"no file matching {pattern!r}")
+        raise SourceAbsent(base, f"no file named like {pattern}"
+                                 f"{_listing(p.name for p in present)}")
     return files
+
+
+def _listing(names, limit: int = 3) -> str:
+    """' (it holds: a, b, c and 2 more)' or ' (it is empty)'."""
+    names = list(names)
+    if not names:
+        return " (it is empty)"
+    shown = ", ".join(names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f" (it holds: {shown}{more})"
 
 
 def files_by_year(files: list[Path], hint: str = "") -> dict[int, Path]:

@@ -19,8 +19,8 @@ import pandas as pd
 
 from models_py import reference
 from models_py.ingest import names
-from models_py.ingest.errors import IngestError
-from models_py.ingest.files import CsvTable, read_csv_table
+from models_py.ingest.errors import IngestError, SourceAbsent
+from models_py.ingest.files import CsvTable, read_csv_table, source_folder
 from models_py.ingest.numbers import to_dates
 from models_py.ingest.result import LoadResult
 
@@ -34,13 +34,14 @@ SEPARATORS = re.compile(r"[|、]")
 def load(raw_dir: Path) -> LoadResult:
     """Read ``hsr_stations.csv`` and ``hsr_lines.csv`` under ``raw_dir/hsr``."""
     raw_dir = Path(raw_dir)
-    folder = raw_dir / FOLDER
-    if not folder.is_dir():
-        raise IngestError(folder, "source folder not found")
+    folder = source_folder(raw_dir, FOLDER)
     paths = [folder / STATIONS_FILE, folder / LINES_FILE]
-    for path in paths:
-        if not path.is_file():
-            raise IngestError(path, "file not found")
+    missing = [p for p in paths if not p.is_file()]
+    if len(missing) == len(paths):
+        raise SourceAbsent(folder, f"neither {STATIONS_FILE} nor {LINES_FILE}")
+    if missing:
+        raise IngestError(missing[0], "file not found: the lines and the stations file come "
+                                      "together")
     rel = {p: str(p.relative_to(raw_dir)) for p in paths}
 
     stations_table = read_csv_table(paths[0], required=(STATION, CITY), optional=(CODE,))

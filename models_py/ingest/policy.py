@@ -11,28 +11,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models_py.ingest import names
-from models_py.ingest.errors import IngestError
-from models_py.ingest.files import CsvTable, read_csv_table
+from models_py.ingest import names, schema
+from models_py.ingest.errors import IngestError, SourceAbsent
+from models_py.ingest.files import CsvTable, read_csv_table, source_folder
 from models_py.ingest.numbers import to_dates
 from models_py.ingest.result import LoadResult
 
 FOLDER = "policy_texts"
 INDEX_FILE = "index.csv"
 DOC, CITY, DATE, TITLE, FILE = "文件编号", "城市", "发布日期", "标题", "文件名"
-COLUMNS = ["doc_id", "city_id", "publish_date", "title", "file_name", "text", "n_chars",
-           "source_file", "source_row"]
 
 
 def load(raw_dir: Path) -> LoadResult:
     """Read ``policy_texts/index.csv`` and every text file it names."""
     raw_dir = Path(raw_dir)
-    folder = raw_dir / FOLDER
-    if not folder.is_dir():
-        raise IngestError(folder, "source folder not found")
+    folder = source_folder(raw_dir, FOLDER)
     index_path = folder / INDEX_FILE
     if not index_path.is_file():
-        raise IngestError(index_path, "file not found")
+        if any(p.suffix.lower() == ".txt" for p in folder.iterdir()):
+            raise IngestError(index_path, "file not found: the policy texts need their index")
+        raise SourceAbsent(folder, f"no {INDEX_FILE} and no policy texts")
     rel_index = str(index_path.relative_to(raw_dir))
     table = read_csv_table(index_path, required=(DOC, CITY, DATE, TITLE, FILE))
     frame, rows = table.frame, table.rows
@@ -59,7 +57,7 @@ def load(raw_dir: Path) -> LoadResult:
         "doc_id": doc_id, "city_id": pd.array(city, dtype="str"), "publish_date": dates,
         "title": frame[TITLE], "file_name": frame[FILE], "text": pd.array(texts, dtype="str"),
         "n_chars": np.fromiter((len(t) for t in texts), dtype="int64", count=len(texts)),
-        "source_file": rel_index, "source_row": rows})[COLUMNS]
+        "source_file": rel_index, "source_row": rows})[schema.columns("policy_document")]
 
     indexed = {p.resolve() for p in text_paths}
     unindexed = sorted(str(p.relative_to(raw_dir)) for p in folder.iterdir()

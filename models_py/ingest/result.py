@@ -21,8 +21,14 @@ class LoadResult:
     tables: dict[str, Rows]                         # raw schema table name -> rows
     files: list[Path]                               # every file read
     report: dict = field(default_factory=dict)      # counts, encodings, unknown headers
+    absent: str = ""    # why the landing folder holds no files of the source; "" once loaded
     parts: Iterator[dict[str, Rows]] | None = None
     _written: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def status(self) -> str:
+        """``loaded``, or ``absent`` when the landing folder holds none of the source's files."""
+        return "absent" if self.absent else "loaded"
 
     def rows(self) -> Iterator[dict[str, Rows]]:
         """The tables to write, in parts: ``tables``, then every part of ``parts``."""

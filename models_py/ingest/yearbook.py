@@ -14,7 +14,7 @@ import pandas as pd
 
 from models_py import reference
 from models_py.ingest import catalog as catalog_mod
-from models_py.ingest import names
+from models_py.ingest import names, schema
 from models_py.ingest.files import (Grid, cell_text, files_by_year, read_first_grid,
                                     source_files)
 from models_py.ingest.numbers import to_numbers
@@ -26,8 +26,6 @@ LEVELS = {
     "city": {"prefix": "city_yearbook", "first_cells": ("城市", "地区"), "id": "city_id"},
     "county": {"prefix": "county_yearbook", "first_cells": ("县", "地区"), "id": "county_id"},
 }
-COLUMNS = ["year", "variable", "scope", "value", "unit", "indicator", "source_unit",
-           "source_value", "source_file", "source_row", "source_column"]
 
 
 def load_city(raw_dir: Path) -> LoadResult:
@@ -117,7 +115,7 @@ def read_yearbook(grid: Grid, year: int, level: str, rel: str) -> tuple[pd.DataF
         raise grid.error("no indicator columns after the place name", row=h)
     tidy = pd.concat(frames, ignore_index=True)
     _no_duplicate_columns(grid, tidy, h)
-    return tidy[[spec["id"], *COLUMNS]], unknown
+    return tidy[schema.columns(f"{level}_yearbook")], unknown
 
 
 def _resolve_places(grid: Grid, level: str, year: int, place_names: pd.Series,

@@ -40,5 +40,16 @@ def run(con: duckdb.DuckDBPyConnection, schema: str = "raw", threads: int | None
         seconds[year] = round(time.perf_counter() - started, 2)
     failed = {y: f for y, v in identities.items()
               if (f := leontief.failed_identities(v, IDENTITY_TOLERANCE))}
-    return TransferRun(leontief.output_table(outputs), leontief.transfer_table(outputs),
-                       identities, failed, seconds)
+    output_by_city, transfer = leontief.output_table(outputs), leontief.transfer_table(outputs)
+    if not years:  # no CEADs table (the source is absent): empty tables of the usual types
+        output_by_city, transfer = _typed(output_by_city), _typed(transfer)
+    return TransferRun(output_by_city, transfer, identities, failed, seconds)
+
+
+# Column types of the io tables that are not float64, so that empty tables keep them.
+_TYPES = {"year": "int32", "producer_city_id": "str", "consumer_city_id": "str",
+          "period": "str", "city_i": "str", "city_j": "str", "it_direction": "int8"}
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({c: _TYPES.get(c, "float64") for c in frame.columns})

@@ -1,0 +1,80 @@
+"""Spatial DID: direct and spillover effects of a treatment through a spatial weight matrix.
+
+y = unit FE + time FE + tau * D + theta * W D + controls + e (the Delgado-Florax spatial DID,
+fitted with pyfixest): tau is the direct effect on treated units, theta the spillover of
+treated neighbours. W is inverse great-circle distance between units, zero beyond
+``cutoff_km`` and on the diagonal, row-standardized (a unit without neighbours keeps a zero
+row). W D is built per period on every unit of the mart, before the sample is cut.
+
+Option ``weights``: ``{relation, id, longitude, latitude, cutoff_km}``: the relation holding
+each unit's coordinates (read from the warehouse; the asset depends on it). The lag column is
+named ``w_<treatment>``; list it among the spec's regressors.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models_py.estimate.estimators import ols, timing
+from models_py.estimate.specs import Spec
+from models_py.estimate.tidy import Estimate, from_pyfixest
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def lag_name(spec: Spec) -> str:
+    return f"w_{timing.treatment(spec)}"
+
+
+def columns(spec: Spec) -> list[str]:
+    return [timing.unit(spec), timing.period(spec), timing.treatment(spec)]
+
+
+def derived(spec: Spec) -> list[str]:
+    return [lag_name(spec)]
+
+
+def distance_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Great-circle (haversine) distances between all pairs of points, in km."""
+    lo, la = np.radians(lon)[:, None], np.radians(lat)[:, None]
+    h = (np.sin((la - la.T) / 2) ** 2
+         + np.cos(la) * np.cos(la.T) * np.sin((lo - lo.T) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def inverse_distance_weights(lon: np.ndarray, lat: np.ndarray, cutoff_km: float) -> np.ndarray:
+    """Row-standardized inverse-distance weights within ``cutoff_km`` (zero diagonal)."""
+    d = distance_km(lon, lat)
+    with np.errstate(divide="ignore"):
+        w = np.where((d > 0) & (d <= cutoff_km), 1 / d, 0.0)
+    rows = w.sum(axis=1, keepdims=True)
+    return np.divide(w, rows, out=np.zeros_like(w), where=rows > 0)
+
+
+def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
+    opts = timing.option(spec, "weights")
+    coords = inputs[opts["relation"]].set_index(opts["id"])
+    unit, period, treat = timing.unit(spec), timing.period(spec), timing.treatment(spec)
+    units = np.sort(mart[unit].unique())
+    missing = [u for u in units if u not in coords.index]
+    if missing:
+        raise KeyError(f"units {missing[:5]} have no coordinates in {opts['relation']}")
+    c = coords.loc[units]
+    w = inverse_distance_weights(c[opts["longitude"]].to_numpy(float),
+                                 c[opts["latitude"]].to_numpy(float), float(opts["cutoff_km"]))
+    d = (mart.assign(_d=mart[treat].astype(float))
+         .pivot_table(index=unit, columns=period, values="_d", aggfunc="max")
+         .reindex(units).astype(float).fillna(0.0))
+    lag = pd.DataFrame(w @ d.to_numpy(), index=units, columns=d.columns)
+    stacked = lag.stack().rename(lag_name(spec)).reset_index()
+    stacked.columns = [unit, period, lag_name(spec)]
+    return mart.merge(stacked, on=[unit, period], how="left")
+
+
+def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
+    if lag_name(spec) not in spec.regressors:
+        raise ValueError(f"list {lag_name(spec)!r} among the regressors of a spatial_did spec")
+    est = from_pyfixest(ols.feols(spec.formula, data, spec), spec.formula)
+    est.statistics["cutoff_km"] = float(timing.option(spec, "weights")["cutoff_km"])
+    est.statistics["mean_spatial_lag"] = float(data[lag_name(spec)].mean())
+    return est

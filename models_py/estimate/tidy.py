@@ -1,0 +1,151 @@
+"""What every estimator returns, and the tidy coefficient rows the warehouse stores.
+
+An :class:`Estimate` holds one row per reported term (estimate, standard error, t, p, 95% and
+90% confidence intervals), the fit's size and fit statistics, named diagnostic ``statistics``
+(a pre-trend test, a randomization p-value, first-stage F statistics, ...) and named extra
+``frames`` (placebo draws, a balance table, variance inflation factors). ``coefficient_rows``
+turns it into the rows of ``results.<study>_<table>``: one per (spec, term), carrying the
+spec's identity, fixed effects, vcov and sample, so that tables and figures render from the
+warehouse alone.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from models_py.estimate.specs import Spec
+
+TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low", "ci_high",
+                "ci90_low", "ci90_high"]
+COLUMNS = ["study", "table", "column", "kind", "label", "outcome", "term", "event_time",
+           "is_control", "estimate", "std_error", "t", "p", "ci_low", "ci_high", "ci90_low",
+           "ci90_high", "n_obs", "r2", "r2_within", "fixed_effects", "controls", "vcov",
+           "cluster", "n_clusters", "sample", "formula", "meta", "seconds"]
+STATISTIC_COLUMNS = ["study", "table", "column", "statistic", "value"]
+
+# pyfixest names the levels of i(var, ref=r) "C(var, contr.treatment(base=r))[T.k]" or
+# "var::k"; both become "var::k" with event_time k.
+_LEVEL = re.compile(r"^C\((?P<var>[^,]+),.*\)\[T\.(?P<level>[^\]]+)\]$|^(?P<var2>[^:]+)::(?P<level2>.+)$")
+
+
+@dataclass
+class Estimate:
+    """The result of one spec, whatever its estimator kind."""
+    terms: pd.DataFrame                  # TERM_COLUMNS
+    n_obs: int
+    formula: str
+    r2: float = math.nan
+    r2_within: float = math.nan
+    n_clusters: float = math.nan
+    statistics: dict[str, float] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def term_name(raw: str) -> tuple[str, float]:
+    """A readable term name and its level for factor terms (``("event_time::-2", -2.0)``)."""
+    m = _LEVEL.match(raw)
+    if not m:
+        return raw, math.nan
+    var = (m.group("var") or m.group("var2")).strip()
+    level = m.group("level") or m.group("level2")
+    try:
+        value = float(level)
+    except ValueError:
+        return f"{var}::{level}", math.nan
+    return f"{var}::{value:g}", value
+
+
+def terms_from_pyfixest(model) -> pd.DataFrame:
+    """Term rows of a fitted pyfixest model, with its own t or normal inference."""
+    td = model.tidy()
+    ci90 = model.confint(alpha=0.10)
+    rows = []
+    for raw, r in td.iterrows():
+        name, level = term_name(str(raw))
+        rows.append({"term": name, "event_time": level, "estimate": float(r["Estimate"]),
+                     "std_error": float(r["Std. Error"]), "t": float(r["t value"]),
+                     "p": float(r["Pr(>|t|)"]), "ci_low": float(r["2.5%"]),
+                     "ci_high": float(r["97.5%"]), "ci90_low": float(ci90.loc[raw].iloc[0]),
+                     "ci90_high": float(ci90.loc[raw].iloc[1])})
+    return pd.DataFrame(rows, columns=TERM_COLUMNS)
+
+
+def terms_from_values(names, estimates, std_errors, df: float | None = None) -> pd.DataFrame:
+    """Term rows from estimates and standard errors: t inference with ``df`` degrees of
+    freedom, or normal inference when ``df`` is None."""
+    b = np.asarray(estimates, float)
+    se = np.asarray(std_errors, float)
+    dist = sps.norm if df is None else sps.t(df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = b / se
+    p = 2 * dist.sf(np.abs(t))
+    q95, q90 = dist.ppf(0.975), dist.ppf(0.95)
+    rows = []
+    for k, raw in enumerate(names):
+        name, level = term_name(str(raw))
+        rows.append({"term": name, "event_time": level, "estimate": b[k], "std_error": se[k],
+                     "t": t[k], "p": p[k], "ci_low": b[k] - q95 * se[k],
+                     "ci_high": b[k] + q95 * se[k], "ci90_low": b[k] - q90 * se[k],
+                     "ci90_high": b[k] + q90 * se[k]})
+    return pd.DataFrame(rows, columns=TERM_COLUMNS)
+
+
+def from_pyfixest(model, formula: str, **statistics: float) -> Estimate:
+    """An :class:`Estimate` of a fitted pyfixest model (N, R², within R², clusters)."""
+    g = getattr(model, "_G", None)
+    n_clusters = (math.nan if g is None or (np.ndim(g) and not len(g))
+                  else float(np.ravel(g)[0]))
+    return Estimate(terms=terms_from_pyfixest(model), n_obs=int(model._N), formula=formula,
+                    r2=float(getattr(model, "_r2", math.nan)),
+                    r2_within=float(getattr(model, "_r2_within", math.nan)),
+                    n_clusters=n_clusters, statistics=dict(statistics))
+
+
+def pyfixest_vcov(model) -> pd.DataFrame:
+    """The coefficient covariance of a fitted pyfixest model, indexed by readable term names."""
+    names = [term_name(str(n))[0] for n in model.coef().index]
+    return pd.DataFrame(np.asarray(model._vcov), index=names, columns=names)
+
+
+def wald_test(estimates: pd.Series, vcov: pd.DataFrame, names: list[str],
+              df_denominator: float | None = None) -> dict[str, float]:
+    """Joint test that the named coefficients are zero: F (with ``df_denominator``, else
+    chi-squared / k) and its p-value."""
+    b = estimates.loc[names].to_numpy(float)
+    v = vcov.loc[names, names].to_numpy(float)
+    k = len(names)
+    stat = float(b @ np.linalg.solve(v, b))
+    if df_denominator is None:
+        return {"f": stat / k, "p": float(sps.chi2(k).sf(stat)), "k": k}
+    return {"f": stat / k, "p": float(sps.f(k, df_denominator).sf(stat / k)), "k": k}
+
+
+def coefficient_rows(spec: Spec, est: Estimate, seconds: float) -> pd.DataFrame:
+    """The tidy rows of one spec's estimate (schema ``COLUMNS``)."""
+    t = est.terms
+    n = len(t)
+    rows = pd.DataFrame({
+        "study": spec.study, "table": spec.table, "column": spec.column, "kind": spec.kind,
+        "label": spec.label, "outcome": spec.outcome, "term": t["term"],
+        "event_time": t["event_time"], "is_control": t["term"].isin(spec.control_vars),
+        **{c: t[c].astype(float) for c in TERM_COLUMNS[2:]},
+        "n_obs": est.n_obs, "r2": est.r2, "r2_within": est.r2_within,
+        "fixed_effects": "+".join(spec.fixed_effects), "controls": "+".join(spec.controls),
+        "vcov": f"CRV1 by {spec.cluster}" if spec.cluster else "HC1",
+        "cluster": spec.cluster, "n_clusters": est.n_clusters, "sample": spec.sample or "all",
+        "formula": est.formula, "meta": json.dumps(spec.meta, sort_keys=True, default=str),
+        "seconds": round(seconds, 4)}, index=range(n))
+    return rows[COLUMNS]
+
+
+def statistic_rows(spec: Spec, est: Estimate) -> pd.DataFrame:
+    """One row per named statistic of a spec's estimate (schema ``STATISTIC_COLUMNS``)."""
+    return pd.DataFrame([{"study": spec.study, "table": spec.table, "column": spec.column,
+                          "statistic": k, "value": float(v)}
+                         for k, v in est.statistics.items()], columns=STATISTIC_COLUMNS)

@@ -1,0 +1,236 @@
+"""A landing folder holding only some of the sources refreshes: each absent source is reported
+as absent (run log, materialization metadata, ``raw._source_status``), its tables are empty with
+their declared types, and everything built from the present sources is what the full folder
+gives. Three folders copied from the small default: the sources of S003, refreshed by the
+Dagster job as ``make refresh`` runs it; the sources of S001, and none at all, materialized in
+process."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from dagster_project.assets.raw import raw_asset, raw_table_key
+from models_py import ingest, warehouse
+from models_py.ingest import schema
+from support import executable_assets, materialize, warehouse_state, write_city_yearbooks
+
+PROJECT = Path(__file__).resolve().parents[1]
+S003_SOURCES = ("city_yearbook", "eps", "ceads_mrio", "baidu_index", "hsr")
+S001_SOURCES = ("city_yearbook", "eps")
+# Marts built from the sources each folder holds, with their keys; they must equal the full run's.
+MARTS = {
+    "S003": {"city_pair_period": ["city_i", "city_j", "period"], "city_year": ["city_id", "year"]},
+    "S001": {"city_year": ["city_id", "year"], "province_year": ["province_id", "year"],
+             "resilience_weights": ["indicator"], "digital_infrastructure_weights": ["indicator"]},
+}
+
+
+def landing_folder(full: Path, dest: Path, sources: tuple[str, ...]) -> Path:
+    """A landing folder holding copies of the files of ``sources`` only. City and county
+    yearbooks share a sub-folder: only the named one's files are copied."""
+    for source in sources:
+        folder = ingest.SOURCES[source].folder
+        prefix = f"{source}_" if source.endswith("_yearbook") else ""
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+        for path in (full / folder).iterdir():
+            if path.name.startswith(prefix):
+                shutil.copy2(path, dest / folder / path.name)
+    return dest
+
+
+@dataclass
+class Refresh:
+    study: str
+    sources: tuple[str, ...]            # the sources the folder holds
+    db: Path
+    publish_dir: Path
+    metadata: dict[dg.AssetKey, dict]   # raw table -> metadata of its materialization
+    log: str                            # the run's log ("" for the in-process run)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        with duckdb.connect(str(self.db), read_only=True) as con:
+            return con.execute(sql).df()
+
+
+def _raw_keys() -> list[dg.AssetKey]:
+    return [raw_table_key(t) for s in ingest.SOURCES.values() for t in s.tables]
+
+
+@pytest.fixture(scope="module")
+def s003_refresh(small_default, tmp_path_factory) -> Refresh:
+    """`make refresh` on a folder holding the S003 sources: the refresh_all job of the
+    definitions, run by the dagster CLI in a subprocess with its own instance."""
+    base = tmp_path_factory.mktemp("s003_sources")
+    raw = landing_folder(small_default[0], base / "raw", S003_SOURCES)
+    home = base / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "RAW_DATA_DIR": str(raw), "WAREHOUSE_PATH": str(base / "wh.duckdb"),
+           "PUBLISH_DIR": str(base / "publish"), "DAGSTER_HOME": str(home)}
+    run = subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
+                          "dagster_project.definitions", "-j", "refresh_all"],
+                         cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-5000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        metadata = {key: {k: v.value for k, v in instance.get_latest_materialization_event(key)
+                          .asset_materialization.metadata.items()} for key in _raw_keys()}
+    return Refresh("S003", S003_SOURCES, base / "wh.duckdb", base / "publish", metadata,
+                   run.stdout + run.stderr)
+
+
+def refresh_in_process(small_default, base: Path, study: str,
+                       sources: tuple[str, ...]) -> Refresh:
+    """Every asset and check of the definitions on a folder holding ``sources``."""
+    from dagster_project.definitions import defs
+
+    raw = landing_folder(small_default[0], base / "raw", sources)
+    raw.mkdir(exist_ok=True)
+    # The S003 study assets are left out until studies whose sources are absent are skipped.
+    selection = dg.AssetSelection.all() - dg.AssetSelection.groups("s003")
+    result = materialize([*executable_assets(defs), *defs.asset_checks], raw, base / "wh.duckdb",
+                         selection=selection, publish_dir=base / "publish")
+    assert result.success
+    metadata = {m.asset_key: {k: v.value for k, v in m.metadata.items()}
+                for m in (e.materialization for e in result.get_asset_materialization_events())}
+    return Refresh(study, sources, base / "wh.duckdb", base / "publish", metadata, "")
+
+
+@pytest.fixture(scope="module")
+def s001_refresh(small_default, tmp_path_factory) -> Refresh:
+    return refresh_in_process(small_default, tmp_path_factory.mktemp("s001_sources"), "S001",
+                              S001_SOURCES)
+
+
+@pytest.fixture(scope="module")
+def empty_refresh(small_default, tmp_path_factory) -> Refresh:
+    """A landing folder holding none of the sources: every raw table is empty, all still runs."""
+    return refresh_in_process(small_default, tmp_path_factory.mktemp("no_sources"), "none", ())
+
+
+@pytest.fixture(params=["s003_refresh", "s001_refresh", "empty_refresh"])
+def refresh(request) -> Refresh:
+    return request.getfixturevalue(request.param)
+
+
+def test_absent_sources_are_reported_absent(refresh):
+    status = refresh.query("SELECT * FROM raw._source_status").set_index("source")
+    assert sorted(status.index) == sorted(ingest.SOURCES)
+    for source, spec in ingest.SOURCES.items():
+        row = status.loc[source]
+        meta = [refresh.metadata[raw_table_key(t)] for t in spec.tables]
+        if source in refresh.sources:
+            assert row["status"] == "loaded" and row["files"] > 0 and row["rows"] > 0, source
+            assert all(m["status"] == "loaded" and "absent" not in m for m in meta), source
+        else:
+            assert (row["status"], row["files"], row["rows"]) == ("absent", 0, 0), source
+            assert spec.folder in row["message"], row["message"]
+            for m in meta:
+                assert (m["status"], m["files"], m["rows"]) == ("absent", 0, 0), source
+                assert m["absent"] == f"no files: {row['message']}"
+
+
+def test_the_run_log_names_each_absent_source_once(s003_refresh):
+    for source in ingest.SOURCES:
+        expected = 0 if source in S003_SOURCES else 1
+        assert s003_refresh.log.count(f"{source}: absent, no files") == expected, source
+
+
+def test_absent_sources_answers_from_the_status_table(s001_refresh):
+    with duckdb.connect(str(s001_refresh.db), read_only=True) as con:
+        assert warehouse.absent_sources(con, S003_SOURCES) == ["ceads_mrio", "baidu_index",
+                                                               "hsr"]
+        assert warehouse.absent_sources(con, S001_SOURCES) == []
+
+
+def test_tables_of_absent_sources_are_empty_with_the_types_of_a_full_run(refresh, warehouse):
+    for source, spec in ingest.SOURCES.items():
+        if source not in refresh.sources:
+            for table in spec.tables:
+                assert refresh.query(f"SELECT count(*) AS n FROM raw.{table}")["n"][0] == 0
+    columns = ("SELECT table_schema, table_name, column_name, data_type "
+               "FROM information_schema.columns WHERE table_schema IN ('raw', 'io', 'marts') "
+               "ORDER BY ALL")
+    assert refresh.query(columns).equals(warehouse.query(columns))
+
+
+@pytest.mark.parametrize("name", ["s003_refresh", "s001_refresh"])
+def test_marts_of_present_sources_equal_the_full_run(request, name, warehouse):
+    refresh = request.getfixturevalue(name)
+    for mart, key in MARTS[refresh.study].items():
+        got = refresh.query(f"SELECT * FROM marts.{mart}").sort_values(key, ignore_index=True)
+        full = warehouse.query(f"SELECT * FROM marts.{mart}").sort_values(key, ignore_index=True)
+        assert len(got) > 0, mart
+        # equal up to the order DuckDB sums in
+        pd.testing.assert_frame_equal(got, full, check_exact=False, rtol=1e-9, obj=mart)
+
+
+def test_input_output_is_empty_without_ceads_and_complete_with_it(s003_refresh, s001_refresh,
+                                                                   warehouse):
+    for table in ("output_by_city", "transfer"):
+        assert s001_refresh.query(f"SELECT count(*) AS n FROM io.{table}")["n"][0] == 0
+    key = ["period", "city_i", "city_j"]
+    got = s003_refresh.query("SELECT * FROM io.transfer").sort_values(key, ignore_index=True)
+    full = warehouse.query("SELECT * FROM io.transfer").sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(got, full)
+
+
+def test_s003_study_is_published(s003_refresh, warehouse):
+    published = {p.name for p in (s003_refresh.publish_dir / "s003").iterdir()}
+    assert published == {p.name for p in (warehouse.publish_dir / "s003").iterdir()}
+    rows = "SELECT count(*) AS n FROM results.s003_coefficients"
+    assert s003_refresh.query(rows)["n"][0] == warehouse.query(rows)["n"][0] > 0
+
+
+def test_analysts_copy_is_published(refresh):
+    copy = warehouse.snapshot_path(refresh.db)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        status = con.execute("SELECT * FROM raw._source_status").df()
+        marts = con.execute("SELECT table_name FROM information_schema.tables "
+                            "WHERE table_schema = 'marts' ORDER BY 1").df()
+    assert status.equals(refresh.query("SELECT * FROM raw._source_status"))
+    assert marts.equals(refresh.query("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_schema = 'marts' ORDER BY 1"))
+
+
+# --- one source, loaded and then absent -------------------------------------------------------
+
+def test_a_source_that_goes_absent_leaves_no_stale_rows(tmp_path):
+    raw = tmp_path / "raw"
+    write_city_yearbooks(raw)
+    db = tmp_path / "wh.duckdb"
+    assert materialize([raw_asset("city_yearbook")], raw, db).success
+    before = warehouse_state(db)
+    assert before["raw.city_yearbook"][0] > 0
+
+    shutil.rmtree(raw / "yearbook")
+    result = materialize([raw_asset("city_yearbook")], raw, db)
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["status"].value == "absent"
+    after = warehouse_state(db)
+    assert after["raw.city_yearbook"][0] == 0
+    assert after["raw._load_log"] == before["raw._load_log"]  # no file, nothing logged
+    with duckdb.connect(str(db), read_only=True) as con:
+        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 'city_yearbook'").fetchall())
+        status = con.execute("SELECT status, files, rows, message FROM raw._source_status "
+                             "WHERE source = 'city_yearbook'").fetchone()
+    assert types == schema.RAW_TABLES["city_yearbook"]
+    assert status == ("absent", 0, 0, f"{raw / 'yearbook'}: no such folder")
+
+
+def test_absent_sources_counts_a_source_never_loaded_as_absent(tmp_path):
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        assert warehouse.absent_sources(con, ["eps", "hsr"]) == ["eps", "hsr"]  # no status yet
+        (tmp_path / "raw").mkdir()
+        ingest.write(con, ingest.load("hsr", tmp_path / "raw"), tmp_path / "raw")
+        assert warehouse.absent_sources(con, ["hsr", "eps"]) == ["hsr", "eps"]
