@@ -11,14 +11,20 @@ import openpyxl
 
 
 def materialize(assets, raw_dir: Path, db_path: Path, selection=None,
-                publish_dir: Path | None = None) -> dg.ExecuteInProcessResult:
+                publish_dir: Path | None = None,
+                instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Materialize real assets against ``raw_dir`` and the DuckDB file ``db_path`` (published
     files go to ``publish_dir``, default ``publish/`` beside the database)."""
     from dagster_project.resources import resources
 
     publish_dir = publish_dir or Path(db_path).parent / "publish"
-    return dg.materialize(assets, selection=selection, raise_on_error=False,
+    return dg.materialize(assets, selection=selection, raise_on_error=False, instance=instance,
                           resources=resources(db_path, raw_dir, publish_dir))
+
+
+def run_log(instance: dg.DagsterInstance, run_id: str) -> str:
+    """Every message a run logged (the assets' own log lines included), one per line."""
+    return "\n".join(entry.user_message for entry in instance.all_logs(run_id))
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:

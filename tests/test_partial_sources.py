@@ -1,8 +1,9 @@
 """A landing folder holding only some of the sources refreshes: each absent source is reported
 as absent (run log, materialization metadata, ``raw._source_status``), its tables are empty with
 their declared types, and everything built from the present sources is what the full folder
-gives. Three folders copied from the small default: the sources of S003, refreshed by the
-Dagster job as ``make refresh`` runs it; the sources of S001, and none at all, materialized in
+gives; a study publishes when its sources are there and is skipped, naming them, when they are
+not. Three folders copied from the small default: the sources of S003, refreshed by the Dagster
+job as ``make refresh`` runs it; the sources of S001, and none at all, materialized in
 process."""
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ import pytest
 from dagster_project.assets.raw import raw_asset, raw_table_key
 from models_py import ingest, warehouse
 from models_py.ingest import schema
-from support import executable_assets, materialize, warehouse_state, write_city_yearbooks
+from models_py.estimate import run
+from models_py.estimate.specs import load_study, study_names
+from support import (executable_assets, materialize, run_log, warehouse_state,
+                     write_city_yearbooks)
 
 PROJECT = Path(__file__).resolve().parents[1]
 S003_SOURCES = ("city_yearbook", "eps", "ceads_mrio", "baidu_index", "hsr")
@@ -54,7 +58,7 @@ class Refresh:
     db: Path
     publish_dir: Path
     metadata: dict[dg.AssetKey, dict]   # raw table -> metadata of its materialization
-    log: str                            # the run's log ("" for the in-process run)
+    log: str                            # the run's log
 
     def query(self, sql: str) -> pd.DataFrame:
         with duckdb.connect(str(self.db), read_only=True) as con:
@@ -94,14 +98,14 @@ def refresh_in_process(small_default, base: Path, study: str,
 
     raw = landing_folder(small_default[0], base / "raw", sources)
     raw.mkdir(exist_ok=True)
-    # The S003 study assets are left out until studies whose sources are absent are skipped.
-    selection = dg.AssetSelection.all() - dg.AssetSelection.groups("s003")
-    result = materialize([*executable_assets(defs), *defs.asset_checks], raw, base / "wh.duckdb",
-                         selection=selection, publish_dir=base / "publish")
-    assert result.success
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize([*executable_assets(defs), *defs.asset_checks], raw,
+                             base / "wh.duckdb", publish_dir=base / "publish", instance=instance)
+        assert result.success
+        log = run_log(instance, result.run_id)
     metadata = {m.asset_key: {k: v.value for k, v in m.metadata.items()}
                 for m in (e.materialization for e in result.get_asset_materialization_events())}
-    return Refresh(study, sources, base / "wh.duckdb", base / "publish", metadata, "")
+    return Refresh(study, sources, base / "wh.duckdb", base / "publish", metadata, log)
 
 
 @pytest.fixture(scope="module")
@@ -183,11 +187,35 @@ def test_input_output_is_empty_without_ceads_and_complete_with_it(s003_refresh, 
     pd.testing.assert_frame_equal(got, full)
 
 
-def test_s003_study_is_published(s003_refresh, warehouse):
-    published = {p.name for p in (s003_refresh.publish_dir / "s003").iterdir()}
-    assert published == {p.name for p in (warehouse.publish_dir / "s003").iterdir()}
-    rows = "SELECT count(*) AS n FROM results.s003_coefficients"
-    assert s003_refresh.query(rows)["n"][0] == warehouse.query(rows)["n"][0] > 0
+@pytest.mark.parametrize("name", ["s003_refresh", "s001_refresh"])
+def test_a_study_whose_sources_are_present_is_published(request, name, warehouse):
+    refresh = request.getfixturevalue(name)
+    study = refresh.study.lower()
+    published = {p.name for p in (refresh.publish_dir / study).iterdir()}
+    assert published == {p.name for p in (warehouse.publish_dir / study).iterdir()}
+    rows = f"SELECT count(*) AS n FROM results.{study}_coefficients"
+    assert refresh.query(rows)["n"][0] == warehouse.query(rows)["n"][0] > 0
+
+
+@pytest.mark.parametrize("name", ["s003_refresh", "s001_refresh", "empty_refresh"])
+def test_a_study_whose_sources_are_absent_is_skipped_naming_them(request, name):
+    refresh = request.getfixturevalue(name)
+    results = refresh.query("SELECT table_name FROM information_schema.tables "
+                            "WHERE table_schema = 'results'")["table_name"]
+    for study_name in study_names():
+        study = load_study(study_name)
+        missing = [s for s in study.sources if s not in refresh.sources]
+        if not missing:
+            continue
+        assert f"{study.name} skipped: its raw sources {', '.join(missing)} are absent" in \
+            refresh.log, study.name
+        assert not any(t.startswith(f"{study_name}_") for t in results), study.name
+        skipped = [m for key, m in refresh.metadata.items() if key.path[-1].startswith(
+            f"{study_name}_") and key.path[0] in ("results", "figures")]
+        assert all(m["status"] == "skipped" and m["absent_sources"] == missing
+                   for m in skipped), study.name
+        assert not (refresh.publish_dir / study_name).exists() or \
+            not any((refresh.publish_dir / study_name).iterdir()), study.name
 
 
 def test_analysts_copy_is_published(refresh):
@@ -234,3 +262,20 @@ def test_absent_sources_counts_a_source_never_loaded_as_absent(tmp_path):
         (tmp_path / "raw").mkdir()
         ingest.write(con, ingest.load("hsr", tmp_path / "raw"), tmp_path / "raw")
         assert warehouse.absent_sources(con, ["hsr", "eps"]) == ["hsr", "eps"]
+
+
+def test_withdrawing_a_study_drops_only_its_results_and_files(tmp_path):
+    study = load_study("s003")
+    out = tmp_path / "publish" / "s003"
+    out.mkdir(parents=True)
+    (out / "baseline.md").write_text("old table", encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        con.execute("CREATE SCHEMA results")
+        for name in ("s003_baseline", "s003_coefficients", "s001_baseline", "s0030_other"):
+            con.execute(f"CREATE TABLE results.{name} AS SELECT 1 AS x")
+        dropped = run.withdraw_study(con, study, out)
+        left = {n for (n,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                          "WHERE table_schema = 'results'").fetchall()}
+    assert sorted(dropped) == ["s003_baseline", "s003_coefficients"]
+    assert left == {"s001_baseline", "s0030_other"}
+    assert list(out.iterdir()) == []

@@ -6,6 +6,11 @@ and LaTeX files), one per figure (``figures/<study>_<figure>``: PNG and SVG, dra
 stored rows of the tables it reads) and ``results/<study>_coefficients`` collecting every
 coefficient and statistic. A table asset depends on the marts its specs read, so the lineage
 reaches the raw files. Files go to the ``publish_folder`` resource, one folder per study.
+
+A study whose raw sources (its YAML's ``sources:``) are absent from the landing folder is
+skipped: each of its assets logs which sources are missing, withdraws the study's earlier
+results (its ``results.<study>_*`` tables and published files) and records ``status: skipped``
+with the absent sources in its metadata; the rest of the run goes on.
 """
 
 from typing import Callable
@@ -14,6 +19,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.resources import WAREHOUSE_POOL, PublishFolder
+from models_py import warehouse
 from models_py.estimate import run
 from models_py.estimate.figures import figure_tables
 from models_py.estimate.specs import Study, load_study, study_names
@@ -36,11 +42,21 @@ def figure_key(study: Study, figure: str) -> dg.AssetKey:
 
 def _materialize(study: Study, context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                  publish_folder: PublishFolder, work: Callable) -> dg.MaterializeResult:
-    """The one place a study asset runs: open the warehouse, do the work, report it."""
+    """The one place a study asset runs: open the warehouse, skip the study if its sources are
+    absent, else do the work and report it."""
     out_dir = publish_folder.study_dir(study.name)
     with duckdb.get_connection() as con:
+        missing = warehouse.absent_sources(con, study.sources)
+        if missing:
+            message = (f"{study.name} skipped: its raw sources {', '.join(missing)} are absent "
+                       "from the landing folder (see raw._source_status)")
+            context.log.warning(message)
+            withdrawn = run.withdraw_study(con, study, out_dir)
+            return dg.MaterializeResult(metadata={
+                "status": "skipped", "absent_sources": dg.MetadataValue.json(missing),
+                "message": message, "withdrawn_tables": dg.MetadataValue.json(withdrawn)})
         metadata = work(con, out_dir, context)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata={"status": "published", **metadata})
 
 
 def _files(files: dict) -> dg.MetadataValue:

@@ -182,6 +182,28 @@ def collect_results(con: duckdb.DuckDBPyConnection, study: Study) -> pd.DataFram
     return rows
 
 
+def withdraw_study(con: duckdb.DuckDBPyConnection, study: Study, out_dir: Path) -> list[str]:
+    """Remove a study's published results: every ``results.<study>_*`` table (in one
+    transaction) and the files in its publish folder, so that results the current sources
+    cannot back never look fresh. Returns the tables dropped."""
+    prefix = f"{study.name.lower()}_"
+    names = [n for (n,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+        "AND starts_with(table_name, ?)", [RESULTS_SCHEMA, prefix]).fetchall()]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name in names:
+            con.execute(f'DROP TABLE {RESULTS_SCHEMA}."{name}"')
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for path in Path(out_dir).glob("*"):
+        if path.is_file():
+            path.unlink()
+    return names
+
+
 def run_study(con: duckdb.DuckDBPyConnection, study: Study, out_dir: Path,
               progress: Progress | None = None) -> dict[str, TableRun]:
     """Every table, every figure and the collected results of a study, in order."""

@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from models_py import reference
+from models_py.ingest import SOURCES
 
 STUDIES_DIR = Path(__file__).resolve().parents[1] / "studies"
 
@@ -222,7 +223,12 @@ def load_study(name: str = "s003", path: Path | None = None) -> Study:
                 sample=c["sample"], label=str(c.get("label", "")),
                 mart=c.get("mart") or table.get("mart") or doc["mart"],
                 options=c["options"], meta=meta))
-    return Study(name=doc["study"], mart=doc["mart"], sources=list(doc.get("sources", [])),
+    sources = list(doc.get("sources", []))
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise ValueError(f"{path}: sources {unknown} are not raw sources (known: "
+                         f"{', '.join(SOURCES)})")
+    return Study(name=doc["study"], mart=doc["mart"], sources=sources,
                  labels=doc.get("labels", {}), names=doc.get("names", {}),
                  control_groups=groups, tables=tables, figures=doc.get("figures", []),
                  specs=specs, expansions=expanded)
