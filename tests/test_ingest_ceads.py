@@ -18,7 +18,7 @@ import pytest
 from ceads_files import (HAND_GRID, edited, random_grid, sheet_xml, write_csv, write_parquet,
                          write_workbook, write_xlsx)
 from models_py.ingest import ceads as ceads_loader
-from models_py.ingest import ceads_xlsx
+from models_py.ingest import ceads_xlsx, schema
 from models_py.ingest.ceads import read_mrio
 from models_py.ingest.ceads_xlsx_scan import parse_number
 from models_py.ingest.errors import IngestError
@@ -212,6 +212,8 @@ def test_loader_tables_with_provenance(tmp_path):
     con = duckdb.connect()
     for name, table in tables.items():
         con.register(name, table)
+        described = {c: kind for c, kind, *_ in con.execute(f"DESCRIBE {name}").fetchall()}
+        assert described == schema.RAW_TABLES[name], name          # the declared raw schema
     assert con.execute("SELECT typeof(z) FROM ceads_intermediate LIMIT 1").fetchone()[0] \
         == "DOUBLE[]"
     # 天津 01 (position 3) buys 6 from 天津 16 (z[4]); the row is sheet row 7 of the workbook
