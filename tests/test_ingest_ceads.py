@@ -23,6 +23,7 @@ from models_py.ingest.ceads import read_mrio
 from models_py.ingest.ceads_xlsx_scan import parse_number
 from models_py.ingest.errors import IngestError
 
+WRITE = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}
 BLOCKS = ("Z", "Y_cat", "EX", "TFU", "ERR", "GO", "IM", "TII", "VA", "TVA", "TI")
 
 
@@ -108,8 +109,7 @@ def _error(path: Path) -> str:
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "parquet"])
 def test_truncated_z_block_rows(tmp_path, fmt):
     grid = HAND_GRID[:7] + HAND_GRID[8:]                        # no row for 天津 16
-    path = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}[fmt](
-        tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
+    path = WRITE[fmt](tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
     msg = _error(path)
     assert "ceads_city_mrio_2012" in msg and "row 8" in msg and "truncated Z block" in msg
     assert "3 data rows" in msg
@@ -131,8 +131,7 @@ def test_missing_footer_row(tmp_path):
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "parquet"])
 def test_unbalanced_row_names_row_and_both_numbers(tmp_path, fmt):
     grid = edited(HAND_GRID, {(6, 21): 101})                    # GO of 北京 16: 100 -> 101
-    path = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}[fmt](
-        tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
+    path = WRITE[fmt](tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
     msg = _error(path)
     assert "does not balance" in msg and "row 6" in msg and "column 'V'" in msg
     assert "= 100 but GO = 101" in msg
@@ -141,8 +140,7 @@ def test_unbalanced_row_names_row_and_both_numbers(tmp_path, fmt):
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "parquet"])
 def test_non_numeric_cell(tmp_path, fmt):
     grid = edited(HAND_GRID, {(7, 4): "abc"})                   # E7, a Z cell
-    path = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}[fmt](
-        tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
+    path = WRITE[fmt](tmp_path / f"ceads_city_mrio_2012.{fmt}", grid)
     msg = _error(path)
     assert "expected a number" in msg and "row 7" in msg and "column 'E'" in msg
     assert "'abc'" in msg

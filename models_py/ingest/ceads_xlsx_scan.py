@@ -269,6 +269,17 @@ def _tag_end(buf, p, end):
 
 
 @numba.njit
+def _after(buf, q, end, a, b, c):
+    """The position after the first bytes ``a b c`` at or after ``q``; -1 if the bytes end
+    first."""
+    while q + 2 < end:
+        if buf[q] == a and buf[q + 1] == b and buf[q + 2] == c:
+            return q + 3
+        q += 1
+    return -1
+
+
+@numba.njit
 def _skip_markup(buf, p, end):
     """Skip a comment, CDATA section, declaration or processing instruction at ``p`` ('<!' or
     '<?'); the position after it, or -1 if the bytes end first."""
@@ -279,20 +290,10 @@ def _skip_markup(buf, p, end):
                 return q + 2
             q += 1
         return -1
-    if p + 3 < end and buf[p + 2] == 45 and buf[p + 3] == 45:       # <!--
-        q = p + 4
-        while q + 2 < end:
-            if buf[q] == 45 and buf[q + 1] == 45 and buf[q + 2] == _GT:
-                return q + 3
-            q += 1
-        return -1
-    if p + 8 < end and buf[p + 2] == 91:                             # <![CDATA[
-        q = p + 9
-        while q + 2 < end:
-            if buf[q] == 93 and buf[q + 1] == 93 and buf[q + 2] == _GT:
-                return q + 3
-            q += 1
-        return -1
+    if p + 3 < end and buf[p + 2] == 45 and buf[p + 3] == 45:       # <!-- ... -->
+        return _after(buf, p + 4, end, 45, 45, _GT)
+    if p + 8 < end and buf[p + 2] == 91:                             # <![CDATA[ ... ]]>
+        return _after(buf, p + 9, end, 93, 93, _GT)
     if p + 8 >= end:
         return -1
     q = _tag_end(buf, p + 2, end)
@@ -397,76 +398,70 @@ _VALUE_END = np.frombuffer(b"</v></c>", dtype=np.uint8).copy()
 
 
 @numba.njit
+def _next_tag(buf, p, end):
+    """The next tag at or after ``p``, past text, comments, CDATA sections and processing
+    instructions: (position of its '<', whether it is whole, whether it is an end tag, start
+    and end of its local name, position after the name, position of its '>'). Not whole when
+    the bytes end inside it; the position is then where it (or the markup before it) begins."""
+    while True:
+        while p < end and buf[p] != _LT:
+            p += 1
+        if p + 1 >= end:
+            return p, False, False, 0, 0, 0, 0
+        if buf[p + 1] == _BANG or buf[p + 1] == _QUERY:
+            q = _skip_markup(buf, p, end)
+            if q < 0:
+                return p, False, False, 0, 0, 0, 0
+            p = q
+            continue
+        closing = buf[p + 1] == _SLASH
+        s, e, after = _local_name(buf, p + (2 if closing else 1), end)
+        if after < 0:
+            return p, False, closing, 0, 0, 0, 0
+        te = _tag_end(buf, after, end)
+        return p, te >= 0, closing, s, e, after, te
+
+
+@numba.njit
 def _cell_content(buf, p, end):
     """Scan the content of a cell from ``p`` (after its start tag) to its end tag. Returns the
     position after ``</c>`` (-1 if the bytes end first) and the spans of the <v> and <is>
     contents ((-1, -1) where absent)."""
     vs, ve, iss, ise = -1, -1, -1, -1
     while True:
-        while p < end and buf[p] != _LT:
-            p += 1
-        if p + 1 >= end:
+        p, whole, closing, s, e, after, te = _next_tag(buf, p, end)
+        if not whole:
             return -1, vs, ve, iss, ise
-        if buf[p + 1] == _BANG or buf[p + 1] == _QUERY:
-            p = _skip_markup(buf, p, end)
-            if p < 0:
-                return -1, vs, ve, iss, ise
-            continue
-        closing = buf[p + 1] == _SLASH
-        s, e, after = _local_name(buf, p + (2 if closing else 1), end)
-        if after < 0:
-            return -1, vs, ve, iss, ise
-        te = _tag_end(buf, after, end)
-        if te < 0:
-            return -1, vs, ve, iss, ise
+        p = te + 1
         if closing:
-            p = te + 1
             if _is(buf, s, e, _C):
                 return p, vs, ve, iss, ise
             continue
         if buf[te - 1] == _SLASH:            # an empty element: <v/>, <f .../>, <is/>
             if _is(buf, s, e, _V):
-                vs, ve = te + 1, te + 1
+                vs, ve = p, p
             elif _is(buf, s, e, _IS):
-                iss, ise = te + 1, te + 1
-            p = te + 1
+                iss, ise = p, p
             continue
         if _is(buf, s, e, _V):
-            vs = te + 1
-            q = vs
-            while q < end and buf[q] != _LT:
-                q += 1
-            if q >= end:
+            vs = p
+            while p < end and buf[p] != _LT:
+                p += 1
+            if p >= end:
                 return -1, vs, ve, iss, ise
-            ve = q
-            p = q                            # the </v> end tag is passed over above
+            ve = p                           # the </v> end tag is passed over above
             continue
-        # any other element (<is>, <f>, <extLst>): skip to its end tag, same local name
-        inner = te + 1
-        q = inner
+        # any other element (<is>, <f>, <extLst>): on to its end tag, same local name
+        inner = p
         while True:
-            while q < end and buf[q] != _LT:
-                q += 1
-            if q + 1 >= end:
+            q, whole, closing2, s2, e2, after2, te2 = _next_tag(buf, p, end)
+            if not whole:
                 return -1, vs, ve, iss, ise
-            if buf[q + 1] == _BANG or buf[q + 1] == _QUERY:
-                q = _skip_markup(buf, q, end)
-                if q < 0:
-                    return -1, vs, ve, iss, ise
-                continue
-            if buf[q + 1] == _SLASH:
-                s2, e2, after2 = _local_name(buf, q + 2, end)
-                if after2 < 0:
-                    return -1, vs, ve, iss, ise
-                if e2 - s2 == e - s and _is(buf, s2, e2, buf[s:e]):
-                    te2 = _tag_end(buf, after2, end)
-                    if te2 < 0:
-                        return -1, vs, ve, iss, ise
-                    if _is(buf, s, e, _IS):
-                        iss, ise = inner, q
-                    p = te2 + 1
-                    break
-            q += 1
+            p = te2 + 1
+            if closing2 and _is(buf, s2, e2, buf[s:e]):
+                if _is(buf, s, e, _IS):
+                    iss, ise = inner, q
+                break
 
 
 @numba.njit
@@ -510,6 +505,17 @@ def _record(buf, row, col, kind, s, e, index, state, records, text):
         state[S_TEXT] = used + e - s
     state[S_RECORDS] = k + 1
     return True
+
+
+@numba.njit
+def _put(Z, Y, T, n_z, n_y, i, target, value):
+    """Write a number of data row i into the block its column's target names."""
+    if target < n_z:
+        Z[i, target] = value
+    elif target < n_z + n_y:
+        Y[i, target - n_z] = value
+    else:
+        T[target - n_z - n_y, i] = value
 
 
 @numba.njit
@@ -561,12 +567,7 @@ def _emit(buf, row, col, kind, vs, ve, iss, ise, first_body_row, n_data, colmap,
         return _record(buf, row, col, (NUMBER_TEXT, SHARED, INLINE, TEXT, BOOL)[kind], vs, ve,
                        0, state, records, text)
     if i < n_data:
-        if target < n_z:
-            Z[i, target] = value
-        elif target < n_z + n_y:
-            Y[i, target - n_z] = value
-        else:
-            T[target - n_z - n_y, i] = value
+        _put(Z, Y, T, n_z, n_y, i, target, value)
         return True
     k = state[S_EXTRA]
     if k >= extra_value.shape[0]:
@@ -593,33 +594,20 @@ def scan(buf, pos, end, final, stop_row, first_body_row, n_data, colmap, n_z, n_
     number above ``stop_row`` stops the scan before it.
     """
     p = pos
+    incomplete = MALFORMED if final else NEED_MORE
     while True:
         while p < end and buf[p] != _LT:
             p += 1
-        if p + 1 >= end:
-            if final:
-                return MALFORMED, p
-            return NEED_MORE, p
         start = p
-        if buf[p + 1] == 99 and p + 2 < end and _name_end(buf[p + 2]):
+        if p + 2 < end and buf[p + 1] == 99 and _name_end(buf[p + 2]):
             after = p + 2                             # <c ...>: a cell, no namespace prefix
             te = _tag_end(buf, after, end)
             if te < 0:
-                return (MALFORMED if final else NEED_MORE), start
+                return incomplete, start
         else:
-            if buf[p + 1] == _BANG or buf[p + 1] == _QUERY:
-                q = _skip_markup(buf, p, end)
-                if q < 0:
-                    return (MALFORMED if final else NEED_MORE), start
-                p = q
-                continue
-            closing = buf[p + 1] == _SLASH
-            s, e, after = _local_name(buf, p + (2 if closing else 1), end)
-            if after < 0:
-                return (MALFORMED if final else NEED_MORE), start
-            te = _tag_end(buf, after, end)
-            if te < 0:
-                return (MALFORMED if final else NEED_MORE), start
+            start, whole, closing, s, e, after, te = _next_tag(buf, p, end)
+            if not whole:
+                return incomplete, start
             if closing:
                 if _is(buf, s, e, _SHEET_DATA):
                     return DONE, te + 1
@@ -662,7 +650,7 @@ def scan(buf, pos, end, final, stop_row, first_body_row, n_data, colmap, n_z, n_
         else:
             q, vs, ve, iss, ise = _cell_content(buf, te + 1, end)
             if q < 0:
-                return (MALFORMED if final else NEED_MORE), start
+                return incomplete, start
         # the hot path, kept out of _emit: a number in a data row, or a cell nobody reads
         if row >= first_body_row and col >= 3:
             target = colmap[col] if col < len(colmap) else -1
@@ -678,11 +666,9 @@ def scan(buf, pos, end, final, stop_row, first_body_row, n_data, colmap, n_z, n_
                 value, ok = parse_number(buf, vs, ve)
                 if ok:
                     if target < n_z:
-                        Z[i, target] = value
-                    elif target < n_z + n_y:
-                        Y[i, target - n_z] = value
+                        Z[i, target] = value          # most cells: kept free of a call
                     else:
-                        T[target - n_z - n_y, i] = value
+                        _put(Z, Y, T, n_z, n_y, i, target, value)
                     state[S_COL] = col
                     p = q
                     continue
