@@ -16,6 +16,9 @@ import pyarrow.compute as pc
 
 from models_py.ingest.ceads_table import FINAL_USE, VALUE_ADDED, CeadsBlocks, Provenance
 
+_Z_ROWS = 1 << 7                      # rows of Z per streamed batch (13 MB at full size)
+_CELLS = 1 << 16                      # final-use cells per streamed batch
+
 
 @dataclasses.dataclass
 class MrioTable(CeadsBlocks):
@@ -38,9 +41,16 @@ class MrioTable(CeadsBlocks):
 
 def read_warehouse(con: duckdb.DuckDBPyConnection, year: int, schema: str = "raw") -> MrioTable:
     """One year's table from the raw tables :func:`models_py.ingest.ceads.load` wrote (Z comes
-    back in row order, C-contiguous: the Leontief engine factors it without a copy)."""
+    back in row order, C-contiguous: the Leontief engine factors it without a copy).
+
+    Z and the final-use block are streamed a batch of rows at a time and each row put in its
+    place by its position, so neither DuckDB (no sort) nor Arrow holds a second copy of them.
+    """
     def query(sql: str) -> pa.Table:
         return con.sql(sql.format(s=schema), params=[year]).to_arrow_table()
+
+    def batches(sql: str, rows: int, *params) -> pa.RecordBatchReader:
+        return con.sql(sql.format(s=schema), params=[*params, year]).fetch_record_batch(rows)
 
     regions = query("SELECT city_id, region_name FROM {s}.ceads_region WHERE year = ? "
                     "ORDER BY position")
@@ -49,24 +59,27 @@ def read_warehouse(con: duckdb.DuckDBPyConnection, year: int, schema: str = "raw
     R, S = regions.num_rows, sectors.num_rows
     if R == 0:
         raise ValueError(f"no CEADs table for {year} in {schema}.ceads_region")
-    n = R * S
-    rows = query("SELECT source_file, source_row, z FROM {s}.ceads_intermediate "
-                 "WHERE year = ? ORDER BY position")
+    n, m = R * S, len(FINAL_USE)
     Z = np.empty((n, n))
-    offset = 0
-    for chunk in rows.column("z").chunks:
-        values = pc.list_flatten(chunk).to_numpy(zero_copy_only=False)
-        Z.reshape(-1)[offset:offset + len(values)] = values
-        offset += len(values)
-    rows = rows.select(["source_file", "source_row"])
+    source_rows = np.empty(n, dtype=np.int64)
+    source_files: set[str] = set()
+    for batch in batches("SELECT position, source_file, source_row, z FROM "
+                         "{s}.ceads_intermediate WHERE year = ?", _Z_ROWS):
+        at = batch.column("position").to_numpy() - 1
+        Z[at] = pc.list_flatten(batch.column("z")).to_numpy(zero_copy_only=False).reshape(-1, n)
+        source_rows[at] = batch.column("source_row").to_numpy()
+        source_files.update(batch.column("source_file").to_pylist())
+    Y_cat = np.empty((n, R, m))
+    for batch in batches(
+            "SELECT (i.position - 1) * ? + (c.position - 1) * ? + list_position(?, f.category) "
+            "- 1 AS at, f.value FROM {s}.ceads_final_use f "
+            "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
+            "JOIN {s}.ceads_region c ON c.year = f.year AND c.city_id = f.consumer_city_id "
+            "WHERE f.year = ?", _CELLS, R * m, m, list(FINAL_USE)):
+        Y_cat.reshape(-1)[batch.column("at").to_numpy()] = batch.column("value").to_numpy()
     totals = query("SELECT t.ex, t.tfu, t.err, t.go FROM {s}.ceads_row_totals t "
                    "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
                    "WHERE t.year = ? ORDER BY i.position")
-    final_use = query(
-        "SELECT f.value FROM {s}.ceads_final_use f "
-        "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
-        "JOIN {s}.ceads_region c ON c.year = f.year AND c.city_id = f.consumer_city_id "
-        "WHERE f.year = ? ORDER BY i.position, c.position, f.category")
     footer = query(
         "SELECT f.item, f.value, f.source_row FROM {s}.ceads_footer f "
         "JOIN {s}.ceads_intermediate i USING (year, city_id, sector_code) "
@@ -81,9 +94,7 @@ def read_warehouse(con: duckdb.DuckDBPyConnection, year: int, schema: str = "raw
         year, tuple(regions.column("city_id").to_pylist()),
         tuple(regions.column("region_name").to_pylist()),
         tuple(sectors.column("sector_code").to_pylist()),
-        tuple(sectors.column("label").to_pylist()), Z,
-        final_use.column("value").to_numpy().reshape(n, R, len(FINAL_USE)),
+        tuple(sectors.column("label").to_pylist()), Z, Y_cat,
         col["ex"], col["tfu"], col["err"], col["go"], block["IM"], block["TII"],
         np.vstack([block[c] for c in VALUE_ADDED]), block["TVA"], block["TI"],
-        Provenance(Path(rows.column("source_file")[0].as_py()), "warehouse", None,
-                   rows.column("source_row").to_numpy(), item_rows))
+        Provenance(Path(min(source_files)), "warehouse", None, source_rows, item_rows))
