@@ -64,7 +64,8 @@ def resources(warehouse_path: Path | None = None, raw_dir: Path | None = None,
     """The resources of the definitions; paths default to WAREHOUSE_PATH, RAW_DATA_DIR and
     PUBLISH_DIR."""
     return {
-        "duckdb": Warehouse(database=str(warehouse_path or warehouse.warehouse_path())),
+        "duckdb": Warehouse(database=str(warehouse_path or warehouse.warehouse_path()),
+                            connection_config=dict(warehouse.DUCKDB_CONFIG)),
         "raw_folder": RawFolder(path=str(raw_dir or warehouse.raw_dir())),
         "publish_folder": PublishFolder(path=str(publish_dir or warehouse.publish_dir())),
         # The dbt installed beside this Python, whether or not the venv is on PATH.

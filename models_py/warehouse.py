@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -38,11 +39,16 @@ def publish_dir() -> Path:
     return Path(os.environ.get("PUBLISH_DIR", DEFAULT_PUBLISH_DIR)).resolve()
 
 
+# How much memory DuckDB may hold before it spills to its temporary directory: without a limit,
+# copying the full-size warehouse for the analysts held 13 GB.
+DUCKDB_CONFIG = {"memory_limit": "4GB"}
+
+
 def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path or warehouse_path())
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    return duckdb.connect(str(path), read_only=read_only, config=dict(DUCKDB_CONFIG))
 
 
 # raw._source_status: one row per source, replaced with its raw tables at each load. status is
@@ -58,63 +64,105 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
                    log: pd.DataFrame | None = None, *,
                    types: dict[str, dict[str, str]] | None = None,
                    status: dict | Callable[[], dict] | None = None) -> None:
-    """Create or replace ``schema.<name>`` for every table in one transaction.
+    """Create or replace ``schema.<name>`` for every table, all at once.
 
-    ``tables`` is {name: rows}, or an iterable of such parts: the first part that names a table
-    replaces it and later parts append to it, so a large source is written one part at a time
-    (an iterator may read each part only when it is asked for). With ``types`` (table -> column
-    -> DuckDB type) a table is created with exactly those columns and types and its rows
-    inserted by column name, so an empty frame gives an empty table of the declared types;
-    without, the table takes the types DuckDB infers. Either every table is replaced (``log``
-    rows appended to ``raw._load_log``, ``status``, or what it returns once every part is
-    written, replacing its source's row of ``raw._source_status``) or, on any error, also one
-    raised while a later part is produced, none is and the warehouse is exactly as it was.
+    ``tables`` is {name: rows}, written in one transaction; or an iterable of such parts, for a
+    source too large to hold at once (an iterator may read each part only when it is asked
+    for). Parts go into staging copies of the tables (``<schema>._loading_<name>``: the first
+    part that names a table creates it, later parts append), each part in a transaction of its
+    own, so that DuckDB holds at most one part in memory (it keeps a transaction's rows in
+    memory until the commit when they fill less than a row group, as a CEADs table year's
+    12,978 rows of Z do); one last transaction puts the staging tables in place.
+
+    With ``types`` (table -> column -> DuckDB type) a table is created with exactly those
+    columns and types and its rows inserted by column name, so an empty frame gives an empty
+    table of the declared types; without, the table takes the types DuckDB infers. Either every
+    table is replaced (``log`` rows appended to ``raw._load_log``, ``status``, or what it
+    returns once every part is written, replacing its source's row of ``raw._source_status``)
+    or, on any error, also one raised while a later part is produced, none is, the staging
+    tables are dropped and the warehouse is exactly as it was.
     """
-    parts = [tables] if isinstance(tables, dict) else tables
+    if isinstance(tables, dict):
+        with _transaction(con):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            for name, rows in tables.items():
+                _write(con, f'{schema}."{name}"', rows, types and types[name], replace=True)
+            _log_and_status(con, log, status)
+        return
+    staged: list[str] = []
+    try:
+        for part in tables:
+            with _transaction(con):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                for name, rows in part.items():
+                    _write(con, f'{schema}."_loading_{name}"', rows, types and types[name],
+                           replace=name not in staged)
+                    if name not in staged:
+                        staged.append(name)
+                    del rows
+            del part                     # free this part before the next is produced
+        with _transaction(con):
+            for name in staged:
+                con.execute(f'DROP TABLE IF EXISTS {schema}."{name}"')
+                con.execute(f'ALTER TABLE {schema}."_loading_{name}" RENAME TO "{name}"')
+            _log_and_status(con, log, status)
+    except BaseException:
+        for name in staged:
+            con.execute(f'DROP TABLE IF EXISTS {schema}."_loading_{name}"')
+        raise
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection):
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        written: set[str] = set()
-        for part in parts:
-            for name, rows in part.items():
-                con.register("_incoming", rows)
-                if name in written:
-                    con.execute(f'INSERT INTO {schema}."{name}" BY NAME SELECT * FROM _incoming')
-                elif types is None:
-                    con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" AS '
-                                "SELECT * FROM _incoming")
-                else:
-                    columns = ", ".join(f'"{c}" {t}' for c, t in types[name].items())
-                    con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" ({columns})')
-                    con.execute(f'INSERT INTO {schema}."{name}" BY NAME SELECT * FROM _incoming')
-                written.add(name)
-                con.unregister("_incoming")
-                del rows
-            del part                     # free this part before the next is produced
-        if callable(status):
-            status = status()
-        if log is not None or status is not None:
-            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        if log is not None:
-            con.execute("""CREATE TABLE IF NOT EXISTS raw._load_log (
-                source VARCHAR, file VARCHAR, sha256 VARCHAR, bytes BIGINT, encoding VARCHAR,
-                loaded_at TIMESTAMP)""")
-        if log is not None and len(log):
-            con.register("_log", log)
-            con.execute("INSERT INTO raw._load_log SELECT source, file, sha256, bytes, encoding, "
-                        "loaded_at FROM _log")
-            con.unregister("_log")
-        if status is not None:
-            columns = ", ".join(f"{c} {t}" for c, t in SOURCE_STATUS.items())
-            con.execute(f"CREATE TABLE IF NOT EXISTS raw._source_status ({columns})")
-            con.execute("DELETE FROM raw._source_status WHERE source = ?", [status["source"]])
-            con.execute(f"INSERT INTO raw._source_status ({', '.join(SOURCE_STATUS)}) "
-                        f"VALUES ({', '.join('?' * len(SOURCE_STATUS))})",
-                        [status[c] for c in SOURCE_STATUS])
-        con.execute("COMMIT")
+        yield
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    con.execute("COMMIT")
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | pa.Table,
+           types: dict[str, str] | None, replace: bool) -> None:
+    """Create ``table`` from ``rows`` (with ``types``: those columns and types), or append."""
+    con.register("_incoming", rows)
+    try:
+        if replace and types is None:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming")
+            return
+        if replace:
+            columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+            con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def _log_and_status(con: duckdb.DuckDBPyConnection, log: pd.DataFrame | None,
+                    status: dict | Callable[[], dict] | None) -> None:
+    """Append ``log`` to ``raw._load_log`` and replace the source's ``raw._source_status``."""
+    if callable(status):
+        status = status()
+    if log is None and status is None:
+        return
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    if log is not None:
+        con.execute("""CREATE TABLE IF NOT EXISTS raw._load_log (
+            source VARCHAR, file VARCHAR, sha256 VARCHAR, bytes BIGINT, encoding VARCHAR,
+            loaded_at TIMESTAMP)""")
+    if log is not None and len(log):
+        con.register("_log", log)
+        con.execute("INSERT INTO raw._load_log SELECT source, file, sha256, bytes, encoding, "
+                    "loaded_at FROM _log")
+        con.unregister("_log")
+    if status is not None:
+        columns = ", ".join(f"{c} {t}" for c, t in SOURCE_STATUS.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS raw._source_status ({columns})")
+        con.execute("DELETE FROM raw._source_status WHERE source = ?", [status["source"]])
+        con.execute(f"INSERT INTO raw._source_status ({', '.join(SOURCE_STATUS)}) "
+                    f"VALUES ({', '.join('?' * len(SOURCE_STATUS))})",
+                    [status[c] for c in SOURCE_STATUS])
 
 
 def absent_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[str]) -> list[str]:
