@@ -423,8 +423,9 @@ def test_ingestion_imports_nothing_downstream_and_packages_form_no_cycle():
 
 
 def test_a_bad_last_year_leaves_the_warehouse_as_it_was(tmp_path):
-    """Each table year is read and checked only while the load is being written, inside one
-    transaction: a file that fails in the third year rolls back the two written before it."""
+    """Each table year is read and checked only while the load is being written, into staging
+    tables swapped in at the end: a file that fails in the third year leaves the warehouse as
+    it was, the two years written before it dropped with their staging tables."""
     from models_py import ingest
 
     folder = tmp_path / "ceads"
@@ -437,6 +438,7 @@ def test_a_bad_last_year_leaves_the_warehouse_as_it_was(tmp_path):
     with duckdb.connect(str(db)) as con:
         before = _contents(con)
     assert before["raw.ceads_region"][0] == 6 and before["raw._load_log"][0] == 3
+    assert not [t for t in before if "_loading_" in t]   # the staging tables are swapped in
     write_csv(folder / "ceads_city_mrio_2017.csv", edited(HAND_GRID, {(6, 21): 101}))
     result = ceads_loader.load(tmp_path)                 # finds the files, reads none yet
     with duckdb.connect(str(db)) as con:
@@ -444,7 +446,7 @@ def test_a_bad_last_year_leaves_the_warehouse_as_it_was(tmp_path):
                                               "row does not balance"):
             ingest.write(con, result, tmp_path)
         assert _contents(con) == before
-    assert result.row_counts()["ceads_region"] == 4      # two years written, then rolled back
+    assert result.row_counts()["ceads_region"] == 4      # two years written, then dropped
 
 
 def _contents(con) -> dict:

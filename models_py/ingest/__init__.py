@@ -3,8 +3,8 @@
 Each source module exposes ``load(raw_dir) -> LoadResult`` and never touches the database;
 ``write`` puts a result into the warehouse in one transaction. A load that fails validation
 raises IngestError before anything is written, or, for a source read in parts (the CEADs
-tables, one table year at a time), while its transaction is open, which is then rolled back:
-either way the warehouse keeps its previous state.
+tables, one table year at a time), while its parts are written into staging tables, which are
+then dropped: either way the warehouse keeps its previous state.
 
 A source the landing folder does not hold (no sub-folder, or no file of the source in it) is
 absent, not an error: its tables are written empty, with the types of ``schema.RAW_TABLES``, and
