@@ -6,8 +6,8 @@ industry entering from the cluster's start year, either small private firms (ent
 clusters) or large state, corporate and foreign ones (other clusters). From its start a cluster
 raises the county's GDP growth, and an entrepreneurial cluster also raises rural income (so the
 urban-rural income gap narrows). ``build_county_world`` returns the panel, the firm records and
-the S004 truth; :mod:`models_py.generate.city_files` writes them as county yearbooks and firm
-records.
+the S004 truth; :mod:`models_py.generate.yearbook_files` and
+:mod:`models_py.generate.firm_record_files` write them as county yearbooks and firm records.
 """
 from __future__ import annotations
 
