@@ -29,7 +29,7 @@ from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.studies import s003_assets
 from dagster_project.checks import suite_check
 from dagster_project.resources import resources
-from support import executable_assets
+from support import decode, executable_assets
 
 DROPPED = ("年末常住人口", "医院床位数")
 TALENT_FILE = "eps/eps_city_talent_institutions.csv"
@@ -57,15 +57,6 @@ def materialized(result) -> set[str]:
 
 
 # --- a folder with the gaps and oddities -----------------------------------------------------
-
-def decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("gbk"), "gbk"
-
 
 def drop_columns(path: Path, prefixes: tuple[str, ...]) -> None:
     """Remove the columns whose header starts with one of ``prefixes`` from a yearbook file

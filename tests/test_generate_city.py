@@ -17,6 +17,7 @@ from models_py.generate import (city_sources, city_world, policy_files, resilien
                                 yearbook_files)
 from models_py.generate.latent import city_latent
 from models_py.generate.scale import get_scale
+from support import decode
 
 SEED = 20240601
 MARKERS = {"", "-", "—", "--", "…", "NA", "N/A"}
@@ -30,15 +31,6 @@ def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("city_raw")
     truth = city_sources.write_all(out, sc, latent, SEED)
     return out, sc, latent, truth
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("gbk"), "gbk"
 
 
 def grid(path) -> list[list[str]]:

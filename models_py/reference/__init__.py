@@ -1,4 +1,5 @@
-"""Reference facts the pipeline ships: rosters, crosswalks, pilot lists, sectors, FX rates.
+"""Reference facts the pipeline ships: rosters, crosswalks, pilot lists and their timing rule,
+sectors, FX rates, distance tiers, and the indicator lists of the city panel and the indices.
 
 They live as CSV files in ``dbt/seeds/`` (loaded into the ``reference`` schema by ``dbt seed``);
 this module reads the same files for Python code, so each fact has one home.
