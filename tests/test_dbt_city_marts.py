@@ -315,15 +315,18 @@ def test_interior_gaps_are_interpolated_and_flagged_ends_are_not(handmade):
     assert missing["n"].iloc[0] == 0  # a series missing entirely stays missing
 
 
-def test_first_treated_year_follows_the_half_year_rule(handmade):
+def test_first_treated_year_follows_the_pilot_timing_seed(handmade):
     city_year = query(handmade, "SELECT * FROM marts.city_year").set_index(["city_id", "year"])
     assert len(city_year) == len(CITIES) * 12
     guiyang, zhengzhou, hangzhou = (city_year.loc[c] for c in ("520100", "410100", "330100"))
-    assert guiyang["first_treated_year"].iloc[0] == 2016  # approved 2016-02-25
-    assert zhengzhou["first_treated_year"].iloc[0] == 2017  # approved 2016-10-08
-    assert guiyang.loc[2016, "did"] and not guiyang.loc[2015, "did"]
-    assert not zhengzhou.loc[2016, "did"] and zhengzhou.loc[2017, "did"]
-    assert zhengzhou.loc[2012, "rel_year"] == -5 and guiyang.loc[2023, "rel_year"] == 7
+    # approved 2016-02-25 and 2016-10-08: the seed's rule puts them in different years
+    first = {"520100": reference.policy_year("2016-02-25"),
+             "410100": reference.policy_year("2016-10-08")}
+    assert first["520100"] != first["410100"]
+    for city, frame in (("520100", guiyang), ("410100", zhengzhou)):
+        assert (frame["first_treated_year"] == first[city]).all()
+        assert frame.loc[first[city], "did"] and not frame.loc[first[city] - 1, "did"]
+        assert frame.loc[2012, "rel_year"] == 2012 - first[city]
     assert not hangzhou["treated"].any() and not hangzhou["did"].any()
     assert hangzhou["rel_year"].isna().all()
     sizes = query(handmade, "SELECT city_id, size_class FROM marts.dim_city WHERE in_yearbook")
