@@ -26,9 +26,10 @@ import pandas as pd
 import pytest
 
 from dagster_project.assets.dbt import dbt_models
-from dagster_project.assets.studies import s003_assets
+from dagster_project.assets.studies import study_assets
 from dagster_project.checks import suite_check
 from dagster_project.resources import resources
+from models_py.estimate.specs import load_study
 from support import decode, executable_assets
 
 DROPPED = ("年末常住人口", "医院床位数")
@@ -236,7 +237,7 @@ def test_a_failing_blocking_suite_stops_the_run_before_anything_downstream(wareh
     suite.write_text("mart: city_pair_period\nkey: [city_i, period]\n", encoding="utf-8")
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse.db, db)
-    studies = s003_assets()
+    studies = study_assets(load_study("s003"))
     selection = dg.AssetSelection.keys(["marts", "city_pair_period"]) | dg.AssetSelection.assets(
         *studies)
     with dg.DagsterInstance.ephemeral() as instance:
