@@ -134,7 +134,8 @@ def test_the_marts_build_with_the_odd_folder(odd_folder):
     assert result.success
     built = materialized(result)
     assert {"marts/city_year", "marts/province_year", "marts/resilience_weights"} <= built
-    assert any(key.startswith("results/s003") for key in built)  # the study still runs
+    for study in ("s001", "s003"):  # the studies still run
+        assert any(key.startswith(f"results/{study}") for key in built), study
 
 
 def test_registered_population_is_the_flagged_fallback(odd_folder):
@@ -150,6 +151,10 @@ def test_registered_population_is_the_flagged_fallback(odd_folder):
     assert len(both) > 0.9 * len(city_year)
     assert (both["savings_per_capita"] == both["household_savings"]
             / city_year.loc[both.index, "population"]).all()
+    cities = query(db, "SELECT size_class, registered_population_years FROM marts.dim_city "
+                       "WHERE in_s001 AND in_yearbook")
+    assert cities["size_class"].notna().all()  # city size classes use the fallback too
+    assert (cities["registered_population_years"] > 0).all()
     provinces = query(db, "SELECT n_cities_registered_population, n_cities, di_index "
                           "FROM marts.province_year")
     assert (provinces["n_cities_registered_population"] >= provinces["n_cities"]).all()
