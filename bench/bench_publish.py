@@ -32,7 +32,8 @@ def replace_every_table(db: Path) -> float:
             con.execute("BEGIN")
             for s, t in tables:
                 if s == schema:
-                    con.execute(f'CREATE OR REPLACE TABLE "{s}"."{t}" AS SELECT * FROM "{s}"."{t}"')
+                    con.execute(f'CREATE OR REPLACE TABLE "{s}"."{t}" AS '
+                                f'SELECT * FROM "{s}"."{t}"')
             con.execute("COMMIT")
     return time.perf_counter() - started
 
@@ -44,7 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     source = args.warehouse.resolve()
     gb = 1e9
-    with tempfile.TemporaryDirectory(dir=args.work or source.parent, prefix="bench_publish_") as tmp:
+    work = args.work or source.parent
+    with tempfile.TemporaryDirectory(dir=work, prefix="bench_publish_") as tmp:
         db = Path(tmp) / "warehouse.duckdb"
         started = time.perf_counter()
         shutil.copyfile(source, db)

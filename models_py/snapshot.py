@@ -14,7 +14,7 @@ When the free share passes ``COMPACT_ABOVE``, ``publish`` first rewrites the war
 fresh file (``COPY FROM DATABASE``, DuckDB's way of compacting) and swaps it in; then the copy
 is a plain file copy of a file with no free space in it.
 
-Both files use storage version ``STORAGE_VERSION``, which the ``duckdb`` shell on PyPI
+Both files use storage version ``warehouse.STORAGE_VERSION``, which the ``duckdb`` shell on PyPI
 (``duckdb-cli`` 1.5) reads, so the copy is a byte-for-byte copy of the checkpointed warehouse.
 """
 from __future__ import annotations
@@ -27,8 +27,6 @@ from pathlib import Path
 
 from models_py import warehouse
 
-# Readable by the duckdb shell from PyPI (duckdb-cli 1.5); the library (duckdb 2.0) writes it.
-STORAGE_VERSION = warehouse.STORAGE_VERSION
 # Share of free blocks in the warehouse above which publishing compacts it first.
 COMPACT_ABOVE = 0.2
 
@@ -86,7 +84,7 @@ def publish(path: Path | None = None) -> Published:
     with warehouse.connect(path) as con:
         con.execute("CHECKPOINT")
         before = storage(con)
-        compact = before.version != STORAGE_VERSION or before.free_share > COMPACT_ABOVE
+        compact = before.version != warehouse.STORAGE_VERSION or before.free_share > COMPACT_ABOVE
         if compact:
             _copy_database(con, compacting)
     if compact:
@@ -103,7 +101,8 @@ def publish(path: Path | None = None) -> Published:
 def _copy_database(con, destination: Path) -> None:
     """Write every schema, table and view of the connection's database into a new file."""
     catalog = con.execute("SELECT current_database()").fetchone()[0]
-    con.execute(f"ATTACH '{destination}' AS compacted (STORAGE_VERSION '{STORAGE_VERSION}')")
+    version = warehouse.STORAGE_VERSION
+    con.execute(f"ATTACH '{destination}' AS compacted (STORAGE_VERSION '{version}')")
     try:
         con.execute(f'COPY FROM DATABASE "{catalog}" TO compacted')
     finally:

@@ -82,7 +82,8 @@ def kill_refresh_when(site: Site, seen, timeout: float = 600) -> str:
             break
         if time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
-            raise AssertionError("the refresh never reached the kill point:\n" + "".join(lines[-20:]))
+            raise AssertionError("the refresh never reached the kill point:\n"
+                                 + "".join(lines[-20:]))
     else:
         raise AssertionError("the refresh ended before the kill point:\n" + "".join(lines[-20:]))
     proc.wait()
@@ -93,6 +94,8 @@ def kill_refresh_when(site: Site, seen, timeout: float = 600) -> str:
 def runs(site: Site) -> list[dict]:
     """Every run in the site's Dagster instance, oldest first: id, status, and the steps that
     started and that succeeded (read in a subprocess, as the instance's own tools would)."""
+    if not site.home.exists():
+        return []  # no `make` has run here yet
     script = """
 import json, dagster as dg
 from dagster._core.events import DagsterEventType as T
@@ -159,7 +162,8 @@ def read_until_stopped(copy: str, out: str, stop: str) -> None:
 def start_reader(site: Site, work: Path) -> tuple[subprocess.Popen, Path, Path]:
     out, stop = work / "reads.jsonl", work / "stop"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys, ops_support; ops_support.read_until_stopped(*sys.argv[1:])",
+        [sys.executable, "-c",
+         "import sys, ops_support; ops_support.read_until_stopped(*sys.argv[1:])",
          str(site.copy), str(out), str(stop)],
         cwd=Path(__file__).parent, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
     return proc, out, stop

@@ -69,12 +69,12 @@ def test_a_warehouse_in_another_storage_version_is_converted_for_the_shell(tmp_p
     db = tmp_path / "wh.duckdb"
     with duckdb.connect(str(db)) as con:  # the library's own default storage version
         con.execute("CREATE TABLE t AS SELECT 42 AS answer")
-        assert snapshot.storage(con).version != snapshot.STORAGE_VERSION
+        assert snapshot.storage(con).version != warehouse.STORAGE_VERSION
     done = snapshot.publish(db)
     assert done.compacted
     assert shell(done.path, "SELECT answer FROM t") == ["answer", "42"]
     with warehouse.connect(db, read_only=True) as con:
-        assert snapshot.storage(con).version == snapshot.STORAGE_VERSION
+        assert snapshot.storage(con).version == warehouse.STORAGE_VERSION
 
 
 def test_a_crashed_publish_leaves_no_trace_after_the_next(tmp_path):

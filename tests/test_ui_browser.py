@@ -81,7 +81,8 @@ def ui(refresh_site, tmp_path_factory):
                 with urllib.request.urlopen(url + "/server_info", timeout=5):
                     break
             except OSError:
-                assert time.monotonic() < deadline, "no UI after 5 minutes:\n" + log.read_text()[-3000:]
+                assert time.monotonic() < deadline, \
+                    "no UI after 5 minutes:\n" + log.read_text()[-3000:]
                 time.sleep(1)
         yield url, log
     finally:

@@ -14,7 +14,8 @@ def snapshot_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                           "analysts open read-only while the next refresh runs, replaced whole "
                           "and atomically. Publishing compacts the warehouse first when it "
                           "carries too much free space.")
-    def _snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def _snapshot(context: dg.AssetExecutionContext,
+                  duckdb: DuckDBResource) -> dg.MaterializeResult:
         done = snapshot.publish(duckdb.database)
         context.log.info(f"published {done.path} ({done.bytes:,} bytes) in {done.seconds} s"
                          + (", after compacting the warehouse" if done.compacted else ""))
