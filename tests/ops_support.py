@@ -114,15 +114,27 @@ print(json.dumps(out))
     return json.loads(out.stdout)
 
 
+# Columns that say when a row was written, not what it holds.
+WRITE_TIMES = ("checked_at", "loaded_at")
+
+
 def table_state(db: Path) -> dict[str, tuple]:
     """Row count and content hash of every table of the DuckDB file ``db`` (opened read-only)
-    but the load log."""
+    but the load log, leaving out the columns that say when a row was written."""
     with duckdb.connect(str(db), read_only=True) as con:
-        names = [f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'BASE TABLE' ORDER BY 1, 2").fetchall()]
-        return {n: tuple(con.execute(f"SELECT count(*), sum(hash(t)) FROM {n} t").fetchone())
-                for n in names if n != LOAD_LOG}
+        columns = con.execute(
+            "SELECT table_schema || '.' || table_name, list(column_name) "
+            "FROM information_schema.columns JOIN information_schema.tables "
+            "USING (table_catalog, table_schema, table_name) WHERE table_type = 'BASE TABLE' "
+            "GROUP BY 1 ORDER BY 1").fetchall()
+        state = {}
+        for name, cols in columns:
+            if name == LOAD_LOG:
+                continue
+            kept = ", ".join(f'"{c}"' for c in cols if c not in WRITE_TIMES)
+            state[name] = tuple(con.execute(
+                f"SELECT count(*), sum(hash(t)) FROM (SELECT {kept} FROM {name}) t").fetchone())
+        return state
 
 
 def coefficients(db: Path) -> dict[tuple, tuple]:

@@ -162,10 +162,10 @@ def test_the_tables_metadata_preview_renders(page, ui, shots):
 def test_a_blocking_checks_result_is_visible(page, ui, shots):
     url, _ = ui
     page.goto(url + "/assets/marts/city_pair_period?view=checks")
-    page.get_by_text("gx_city_pair_period", exact=True).first.click()
+    page.get_by_text("gx_city_pair_period_integrity", exact=True).first.click()
     page.get_by_text("This is a").first.wait_for()
     body = page.inner_text("body")
     assert "blocking asset check" in body.replace("\n", " ")
-    assert "Great Expectations suite expectations/city_pair_period.yml" in body
+    assert "Great Expectations integrity suite of expectations/city_pair_period.yml" in body
     assert "Passed" in body
     screenshot(page, shots, "ui_check")
