@@ -9,6 +9,9 @@ SCALE ?= full
 # Format of the generated CEADs tables: xlsx (as real users have them), csv or parquet; empty
 # means Parquet at full scale and xlsx at small.
 FORMAT ?=
+# Where `make ui` listens.
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 
 .PHONY: install demo generate refresh test ui bench clean
 
@@ -32,14 +35,17 @@ demo: generate refresh
 generate: $(BIN)/.installed
 	$(BIN)/python -m models_py.generate --scale $(SCALE) --out $(RAW_DATA_DIR) --truth $(dir $(RAW_DATA_DIR))truth.json $(if $(FORMAT),--ceads-format $(FORMAT))
 
+# The preflight marks runs left unfinished by a killed refresh as failed (freeing their pool
+# slot), and stops if a refresh is running or another process holds the warehouse file.
 refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/dagster job execute -m dagster_project.definitions -j refresh_all
 
 test: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python -m pytest -q
 
 ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m dagster_project.definitions
+	$(BIN)/dagster dev -m dagster_project.definitions -h $(UI_HOST) -p $(UI_PORT)
 
 # Benchmarks on the full default (run `make demo` first): input-output engine, the CEADs
 # workbook reader and the whole refresh with the CEADs tables as xlsx, then studies S003 and S001.
@@ -49,4 +55,4 @@ bench: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python bench/bench_s001.py
 
 clean:
-	rm -rf data/warehouse*.duckdb dbt/target .dagster_home
+	rm -rf data/warehouse*.duckdb* dbt/target .dagster_home

@@ -1,33 +1,77 @@
-"""Blocking data-quality checks: each Great Expectations suite in expectations/ guards its mart.
+"""Data-quality checks of the marts beyond the dbt tests (which dagster-dbt turns into checks of
+their models by itself).
 
-A mart that fails its suite stops the run before any estimation reads it.
+- Each Great Expectations suite in expectations/ becomes two checks of its mart: the integrity
+  suite is blocking (a mart that fails it stops the run before any estimation reads it), the
+  plausibility suite warns, naming the failing rows in the run log and the check's metadata.
+- Each dbt model with plausibility tests (``plausible``, severity warn) gets a check that names
+  the rows those tests found, read from the views dbt keeps in the test_failures schema.
+
+models_py/quality.py says which test is which kind.
 """
+import json
+from pathlib import Path
+
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.resources import WAREHOUSE_POOL
+from dagster_project.assets.dbt import dbt_models
+from dagster_project.resources import WAREHOUSE_POOL, dbt_project
 from models_py import quality
 
 
-def suite_check(path) -> dg.AssetChecksDefinition:
+def suite_check(path, kind: str) -> dg.AssetChecksDefinition:
     spec = quality.read_suite(path)
     mart = spec["mart"]
+    blocking = kind == "integrity"
 
-    @dg.asset_check(asset=dg.AssetKey(["marts", mart]), name=f"gx_{mart}", blocking=True,
-                    pool=WAREHOUSE_POOL,
-                    description=f"Great Expectations suite expectations/{path.name}")
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    @dg.asset_check(asset=dg.AssetKey(["marts", mart]), name=f"gx_{mart}_{kind}",
+                    blocking=blocking, pool=WAREHOUSE_POOL,
+                    description=f"Great Expectations {kind} suite of expectations/{path.name}"
+                                + (" (blocking)" if blocking else " (warns)"))
+    def _check(context: dg.AssetCheckExecutionContext,
+               duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             frame = con.execute(f'SELECT * FROM marts."{mart}"').df()
-        outcome = quality.validate(spec, frame)
+        outcome = quality.validate(spec, frame, kind)
+        if not outcome.success:
+            log = context.log.error if blocking else context.log.warning
+            log(outcome.summary())
         return dg.AssetCheckResult(
             passed=outcome.success,
-            severity=dg.AssetCheckSeverity.ERROR,
+            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
             metadata={"rows": len(frame), "expectations": outcome.evaluated,
                       "failed": len(outcome.failures),
                       "failures": dg.MetadataValue.json(outcome.failures)})
     return _check
 
 
-def suite_checks() -> list[dg.AssetChecksDefinition]:
-    return [suite_check(p) for p in quality.suite_files()]
+def dbt_plausibility_check(model: str, manifest: dict,
+                           tests: list[str]) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=get_asset_key_for_model([dbt_models], model), name="dbt_plausibility",
+                    blocking=False, pool=WAREHOUSE_POOL,
+                    description=f"The rows that fail the {len(tests)} dbt plausibility tests of "
+                                f"{model} (warns)")
+    def _check(context: dg.AssetCheckExecutionContext,
+               duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            reports = [quality.dbt_test_failures(con, manifest, t) for t in tests]
+        failed = [r for r in reports if r["failing_rows"]]
+        for r in failed:
+            context.log.warning(f"{model}: {r['condition']} fails for {r['failing_rows']} rows, "
+                                f"e.g. {quality.describe_rows(r['rows'])}")
+        return dg.AssetCheckResult(
+            passed=not failed, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"tests": len(tests), "failed": len(failed),
+                      "failures": dg.MetadataValue.json(failed)})
+    return _check
+
+
+def quality_checks() -> list[dg.AssetChecksDefinition]:
+    """The Great Expectations checks of every mart and the dbt plausibility checks."""
+    checks = [suite_check(path, kind) for path in quality.suite_files() for kind in quality.KINDS]
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
+    for model_id, tests in quality.plausibility_tests(manifest).items():
+        checks.append(dbt_plausibility_check(manifest["nodes"][model_id]["name"], manifest, tests))
+    return checks

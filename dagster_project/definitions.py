@@ -11,7 +11,7 @@ from dagster_project.assets.io import io_transfer
 from dagster_project.assets.raw import landing_specs, raw_assets
 from dagster_project.assets.snapshot import snapshot_asset
 from dagster_project.assets.studies import all_study_assets
-from dagster_project.checks import suite_checks
+from dagster_project.checks import quality_checks
 from dagster_project.jobs import generate_embedded_default, refresh_all
 from dagster_project.resources import resources
 
@@ -20,7 +20,7 @@ _upstream = [key for a in _loaded for key in a.keys]
 
 defs = dg.Definitions(
     assets=[*landing_specs, *_loaded, snapshot_asset(_upstream)],
-    asset_checks=suite_checks(),
+    asset_checks=quality_checks(),
     jobs=[generate_embedded_default, refresh_all],
     resources=resources(),
     # One process, one step at a time: DuckDB takes one writer, and every step here writes.

@@ -11,32 +11,51 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
 from dagster_duckdb import DuckDBResource
 
 from models_py import warehouse
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+# The dbt installed beside this Python, whether or not its folder is on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 # Every asset that writes the warehouse runs in this pool; DuckDB allows one writer per file.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-dbt_project.prepare_if_dev()
+
+
+def parse_dbt_project_if_dev() -> None:
+    """Under ``dagster dev`` (``make ui``), re-parse the dbt project so that edited models show
+    on reload, with ``DBT_EXECUTABLE``: dagster-dbt's own ``prepare_if_dev`` runs whatever
+    ``dbt`` is on PATH, and fails when the virtual environment is not on it."""
+    def parse() -> None:
+        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
+            ["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+    if using_dagster_dev():
+        # The same guard dagster-dbt uses: several processes load the code location at once.
+        run_with_concurrent_update_guard(dbt_project.manifest_path, parse)
+
+
+parse_dbt_project_if_dev()
 
 
 class Warehouse(DuckDBResource):
-    """The DuckDB warehouse. Its connection is closed when the step using it fails as well:
-    ``DuckDBResource`` leaves it open then (a load that fails inside its transaction, as a bad
-    CEADs table year does), and an open connection keeps the file locked against readers."""
+    """The DuckDB warehouse file. A connection fails at once, naming the process that holds
+    the file, when another process has it open (``models_py.warehouse.connect``), where
+    dagster-duckdb's own resource retries for about 100 s; a missing folder is created."""
 
     @contextmanager
     def get_connection(self):
-        with super().get_connection() as con:
-            try:
-                yield con
-            finally:
-                con.close()
+        con = warehouse.connect(Path(self.database))
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 class PublishFolder(dg.ConfigurableResource):
@@ -64,11 +83,8 @@ def resources(warehouse_path: Path | None = None, raw_dir: Path | None = None,
     """The resources of the definitions; paths default to WAREHOUSE_PATH, RAW_DATA_DIR and
     PUBLISH_DIR."""
     return {
-        "duckdb": Warehouse(database=str(warehouse_path or warehouse.warehouse_path()),
-                            connection_config=dict(warehouse.DUCKDB_CONFIG)),
+        "duckdb": Warehouse(database=str(warehouse_path or warehouse.warehouse_path())),
         "raw_folder": RawFolder(path=str(raw_dir or warehouse.raw_dir())),
         "publish_folder": PublishFolder(path=str(publish_dir or warehouse.publish_dir())),
-        # The dbt installed beside this Python, whether or not the venv is on PATH.
-        "dbt": DbtCliResource(project_dir=dbt_project,
-                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }

@@ -1,15 +1,16 @@
 """The DuckDB warehouse: where it is, how loads write to it, which sources the last loads
-found (``raw._source_status``, read by :func:`absent_sources`), how analysts read it.
+found (``raw._source_status``, read by :func:`absent_sources`).
 
-DuckDB allows one writing process per file. Every writing step of the pipeline goes through
-``connect()`` inside one Dagster pool (``duckdb_warehouse``), so writes never overlap. Analysts
-read a published copy, ``warehouse_read.duckdb`` beside the warehouse, which ``publish_snapshot``
-replaces atomically at the end of a refresh, so a running refresh never locks them out.
+DuckDB allows one writing process per file, and no writer while any other process has the file
+open. Every writing step of the pipeline goes through ``connect()`` inside one Dagster pool
+(``duckdb_warehouse``), so writes never overlap; analysts read the copy that
+``models_py.snapshot`` publishes beside the warehouse, which a refresh never opens.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,16 +40,70 @@ def publish_dir() -> Path:
     return Path(os.environ.get("PUBLISH_DIR", DEFAULT_PUBLISH_DIR)).resolve()
 
 
-# How much memory DuckDB may hold before it spills to its temporary directory: without a limit,
-# copying the full-size warehouse for the analysts held 13 GB.
+# How much memory DuckDB may hold before it spills to its temporary directory.
 DUCKDB_CONFIG = {"memory_limit": "4GB"}
 
 
-def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+# Storage version of the warehouse files this project creates: the duckdb library (2.0) writes
+# it and the duckdb shell on PyPI (duckdb-cli 1.5) reads it, so the analysts' copy can be a
+# plain copy of the warehouse file.
+STORAGE_VERSION = "v1.4.0"
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process has the warehouse file open, so this one cannot write to it."""
+
+
+def snapshot_path(path: Path | None = None) -> Path:
+    """The analysts' copy of the warehouse at ``path``: ``<name>_read.duckdb`` beside it."""
     path = Path(path or warehouse_path())
+    return path.with_name(path.stem + "_read.duckdb")
+
+
+def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse (by default WAREHOUSE_PATH).
+
+    A new file is created in ``STORAGE_VERSION``. When another process holds a lock that
+    conflicts (any open connection, for a writer; a writer, for a reader), the connection fails
+    at once with ``WarehouseLockedError`` naming that process, instead of waiting for it.
+    """
+    path = Path(path or warehouse_path())
+    config = dict(DUCKDB_CONFIG)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only, config=dict(DUCKDB_CONFIG))
+        if not path.exists():
+            config["storage_compatibility_version"] = STORAGE_VERSION
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        if "Could not set lock" not in str(exc):
+            raise
+        raise WarehouseLockedError(_locked_message(path, str(exc), read_only)) from None
+
+
+def _locked_message(path: Path, error: str, read_only: bool) -> str:
+    """Who holds the lock on ``path`` (from DuckDB's error and /proc), and what to do."""
+    found = re.search(r"PID (\d+)", error)
+    holder = "another process"
+    if found:
+        pid = found.group(1)
+        holder = f"process {pid}"
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            holder += f" ({' '.join(a.decode(errors='replace') for a in argv if a)})"
+        except OSError:
+            pass
+    copy = snapshot_path(path)
+    duckdb_says = error.splitlines()[0]
+    if read_only:
+        return (f"Cannot read the warehouse {path}: {holder} is writing it (a refresh). Open "
+                f"the analysts' copy {copy} instead: it holds the last finished refresh and a "
+                f"refresh never locks it. (DuckDB: {duckdb_says})")
+    return (f"Cannot write the warehouse {path}: {holder} has it open, and DuckDB lets no "
+            f"process write a file that another process has open, even read-only. If that is a "
+            f"query session, close it and query the analysts' copy {copy} instead, which a "
+            f"refresh never locks; if it is a step of an earlier refresh still running, let it "
+            f"end. Then run the refresh again. (DuckDB: {duckdb_says})")
 
 
 # raw._source_status: one row per source, replaced with its raw tables at each load. status is
@@ -177,37 +232,6 @@ def absent_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[str]) -> li
     loaded = {s for (s,) in con.execute(
         "SELECT source FROM raw._source_status WHERE status = 'loaded'").fetchall()}
     return [s for s in sources if s not in loaded]
-
-
-# The analysts' copy is written in a storage format the DuckDB CLI on PyPI (duckdb-cli 1.5)
-# reads; the warehouse itself uses the library's newer default.
-SNAPSHOT_STORAGE_VERSION = "v1.4.0"
-
-
-def snapshot_path(path: Path | None = None) -> Path:
-    path = Path(path or warehouse_path())
-    return path.with_name(path.stem + "_read.duckdb")
-
-
-def publish_snapshot(path: Path | None = None) -> Path:
-    """Copy the warehouse to ``<name>_read.duckdb`` beside it: written whole to a temporary
-    file, then renamed over the previous copy, so readers see the old or the new, never half.
-
-    Analysts open the copy read-only while the next refresh writes the warehouse itself.
-    """
-    path = Path(path or warehouse_path())
-    target = snapshot_path(path)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    with connect(path) as con:
-        con.execute(f"ATTACH '{partial}' AS snapshot (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')")
-        try:
-            catalog = con.execute("SELECT current_database()").fetchone()[0]
-            con.execute(f'COPY FROM DATABASE "{catalog}" TO snapshot')
-        finally:
-            con.execute("DETACH snapshot")
-    os.replace(partial, target)
-    return target
 
 
 def now() -> dt.datetime:

@@ -57,3 +57,12 @@ def warehouse(small_default, tmp_path_factory) -> Warehouse:
                          publish_dir=publish)
     assert result.success, failure_message(result)
     return Warehouse(result, db, raw_dir, publish, truth, before)
+
+
+@pytest.fixture(scope="session")
+def refresh_site(warehouse, tmp_path_factory):
+    """A site for running `make refresh` and `make ui` as an operator does: its own Dagster
+    instance, and a warehouse and analysts' copy that start as copies of the session's."""
+    from ops_support import make_site
+
+    return make_site(tmp_path_factory.mktemp("site"), warehouse.raw_dir, warehouse.db)

@@ -53,6 +53,16 @@ def digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a raw CSV file and its encoding: UTF-8 with BOM, UTF-8, else GBK."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("gbk"), "gbk"
+
+
 def executable_assets(defs) -> list:
     """Every asset of the definitions that Dagster can materialize."""
     return [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.is_executable]

@@ -59,15 +59,12 @@ def query(db: Path, sql: str) -> pd.DataFrame:
 # (贵阳, 2016-02-25) and one approved in October (郑州, 2016-10-08). Resident population bases
 # put one city in each size class.
 CITIES = {"330100": 150.0, "330200": 70.0, "330300": 600.0, "520100": 40.0, "410100": 1100.0}
-YEARBOOK_VARIABLES = [
-    "pop_registered", "gdp", "gdp_per_capita", "fiscal_revenue", "fiscal_expenditure",
-    "science_expenditure", "education_expenditure", "fdi", "imports", "exports",
-    "college_students", "employment_urban_units", "unemployed_registered", "unemployment_insured",
-    "household_savings", "loans", "retail_sales", "hospital_beds", "broadband_subscribers",
-    "mobile_subscribers", "telecom_volume", "avg_wage", "industrial_fixed_assets",
-    "industrial_current_assets", "patents_granted", "land_area"]
-EPS_CITY_VARIABLES = ["patent_applications", "new_digital_firms", "employment_it",
-                      "employment_research", "ip_protection_index", "policy_capacity_index"]
+# The panel's variables from the seed; population, the shares and urbanization get values of
+# their own below.
+SET_BELOW = {"pop_resident", "share_secondary", "share_tertiary", "urbanization_rate"}
+YEARBOOK_VARIABLES = [v for v in reference.city_panel_indicators("city_yearbook")["variable"]
+                      if v not in SET_BELOW]
+EPS_CITY_VARIABLES = list(reference.city_panel_indicators("eps")["variable"])
 BASE = {"gdp": 1e6, "gdp_per_capita": 5e4, "employment_urban_units": 20.0, "employment_it": 0.4,
         "employment_research": 0.5, "ip_protection_index": 60.0, "policy_capacity_index": 55.0}
 # 2013 GDP (万元) and population (万人) of the three 浙江 cities: GDP per capita 1, 1, 3 (万元).
@@ -241,7 +238,8 @@ def test_small_default_builds_and_the_marts_measure_what_was_planted(warehouse):
     theil_2013 = province_year[province_year["year"] == 2013].set_index("province_id")["theil"]
     for province, value in truth["S000"]["province_theil_2013"].items():
         assert theil_2013[province] == pytest.approx(value, abs=0.003)
-    x = province_year[["broadband_per_100", "mobile_per_100", "telecom_per_capita"]].to_numpy()
+    indicators = reference.index_indicators("digital_infrastructure")["indicator"].tolist()
+    x = province_year[indicators].to_numpy()
     std = (x - x.min(axis=0)) / (x.max(axis=0) - x.min(axis=0)) + 1e-4
     p = std / std.sum(axis=0)
     d = 1 + (p * np.log(p)).sum(axis=0) / np.log(len(x))
@@ -317,15 +315,18 @@ def test_interior_gaps_are_interpolated_and_flagged_ends_are_not(handmade):
     assert missing["n"].iloc[0] == 0  # a series missing entirely stays missing
 
 
-def test_first_treated_year_follows_the_half_year_rule(handmade):
+def test_first_treated_year_follows_the_pilot_timing_seed(handmade):
     city_year = query(handmade, "SELECT * FROM marts.city_year").set_index(["city_id", "year"])
     assert len(city_year) == len(CITIES) * 12
     guiyang, zhengzhou, hangzhou = (city_year.loc[c] for c in ("520100", "410100", "330100"))
-    assert guiyang["first_treated_year"].iloc[0] == 2016  # approved 2016-02-25
-    assert zhengzhou["first_treated_year"].iloc[0] == 2017  # approved 2016-10-08
-    assert guiyang.loc[2016, "did"] and not guiyang.loc[2015, "did"]
-    assert not zhengzhou.loc[2016, "did"] and zhengzhou.loc[2017, "did"]
-    assert zhengzhou.loc[2012, "rel_year"] == -5 and guiyang.loc[2023, "rel_year"] == 7
+    # approved 2016-02-25 and 2016-10-08: the seed's rule puts them in different years
+    first = {"520100": reference.policy_year("2016-02-25"),
+             "410100": reference.policy_year("2016-10-08")}
+    assert first["520100"] != first["410100"]
+    for city, frame in (("520100", guiyang), ("410100", zhengzhou)):
+        assert (frame["first_treated_year"] == first[city]).all()
+        assert frame.loc[first[city], "did"] and not frame.loc[first[city] - 1, "did"]
+        assert frame.loc[2012, "rel_year"] == 2012 - first[city]
     assert not hangzhou["treated"].any() and not hangzhou["did"].any()
     assert hangzhou["rel_year"].isna().all()
     sizes = query(handmade, "SELECT city_id, size_class FROM marts.dim_city WHERE in_yearbook")

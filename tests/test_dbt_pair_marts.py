@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from models_py import reference
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -190,10 +191,20 @@ def test_tiny_great_circle_distance(tiny):
     assert abs(expected - 1067) < 5
     r = row(tiny["marts.city_pair_period"], city_i=BJ, city_j=SH, period="2012-2015")
     assert r["distance_km"] == pytest.approx(expected, rel=1e-9)
-    assert r["distance_tier"] == "1000-2000" and r["distance_tier_id"] == 4
+    assert (r["distance_tier"], r["distance_tier_id"]) == seed_tier(expected)
     r = row(tiny["marts.city_pair_period"], city_i=TJ, city_j=BJ, period="2015-2017")
     assert r["distance_km"] == pytest.approx(haversine_km(*xy[TJ], *xy[BJ]), rel=1e-9)
-    assert r["distance_tier"] == "0-200"
+    assert (r["distance_tier"], r["distance_tier_id"]) == seed_tier(r["distance_km"])
+    assert seed_tier(r["distance_km"]) != seed_tier(expected)
+
+
+def seed_tier(km: float) -> tuple[str, int]:
+    """The tier of seed ref_distance_tier a distance falls in (lower bound inclusive)."""
+    tiers = reference.distance_tiers()
+    hit = tiers[(tiers["lower_km"] <= km) & (km < tiers["upper_km"])]
+    if hit.empty:
+        return f"{tiers['upper_km'].max()}+", int(tiers["tier_id"].max()) + 1
+    return hit["tier"].iloc[0], int(hit["tier_id"].iloc[0])
 
 
 def test_tiny_hsr_line_counts(tiny):

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 from models_py import reference
-from models_py.generate import city_files, city_sources, city_world
+from models_py.generate import (city_sources, city_world, policy_files, resilience_index,
+                                yearbook_files)
 from models_py.generate.latent import city_latent
 from models_py.generate.scale import get_scale
+from support import decode
 
 SEED = 20240601
 MARKERS = {"", "-", "—", "--", "…", "NA", "N/A"}
@@ -31,15 +33,6 @@ def generated(tmp_path_factory):
     return out, sc, latent, truth
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("gbk"), "gbk"
-
-
 def grid(path) -> list[list[str]]:
     """Rows of a CSV file or of the first sheet of a workbook, cells as text ('' if empty)."""
     if path.suffix == ".csv":
@@ -53,7 +46,7 @@ def header_at(rows, first_cells) -> int:
     return next(i for i, r in enumerate(rows[:4]) if r and r[0] in first_cells)
 
 
-def yearbook_files(out, prefix, years):
+def yearbook_paths(out, prefix, years):
     found = {}
     for y in years:
         paths = [p for p in (out / "yearbook").glob(f"{prefix}_{y}.*")]
@@ -64,7 +57,7 @@ def yearbook_files(out, prefix, years):
 
 def test_city_yearbook_one_file_per_year_in_both_formats_and_encodings(generated):
     out, sc, _, _ = generated
-    files = yearbook_files(out, "city_yearbook", sc.city_years)
+    files = yearbook_paths(out, "city_yearbook", sc.city_years)
     assert {p.suffix for p in files.values()} == {".csv", ".xlsx"}
     encodings = {decode(p.read_bytes())[1] for p in files.values() if p.suffix == ".csv"}
     assert {"gbk", "utf-8-sig", "utf-8"} <= encodings
@@ -78,7 +71,7 @@ def test_city_yearbook_header_rows_titles_and_columns(generated):
     catalog = reference.table("ref_variable_catalog")
     known = set(zip(catalog["indicator"], catalog["unit"].fillna("")))
     titles, firsts, with_code, units, scopes = set(), set(), 0, set(), set()
-    for year, path in yearbook_files(out, "city_yearbook", sc.city_years).items():
+    for year, path in yearbook_paths(out, "city_yearbook", sc.city_years).items():
         rows = grid(path)
         h = header_at(rows, ("城市", "地区"))
         titles.add(h)
@@ -94,7 +87,7 @@ def test_city_yearbook_header_rows_titles_and_columns(generated):
             indicators.add(m["ind"])
             units.add((m["ind"], m["unit"]))
             scopes.add(col.rsplit("_", 1)[1] if "_" in col else "")
-        assert indicators == {i for i, _, _ in city_files.CITY_INDICATORS}, path.name
+        assert indicators == {i for i, _, _ in yearbook_files.city_indicators()}, path.name
     assert titles == {0, 1, 2, 3}
     assert firsts == {"城市", "地区"}
     assert 0 < with_code < len(sc.city_years)
@@ -105,7 +98,7 @@ def test_city_yearbook_header_rows_titles_and_columns(generated):
 
 def test_city_yearbook_rows_names_markers_and_separators(generated):
     out, sc, _, _ = generated
-    files = yearbook_files(out, "city_yearbook", sc.city_years)
+    files = yearbook_paths(out, "city_yearbook", sc.city_years)
     cities = reference.cities()
     shorts = set(cities["short_name"]) - set(cities["city_name"])
     names_by_year, cells, separators, short_used = {}, [], 0, 0
@@ -148,7 +141,7 @@ def test_city_yearbook_values_are_plausible_and_consistent(generated):
 
 def test_county_yearbooks_carry_codes_of_the_scale(generated):
     out, sc, _, _ = generated
-    files = yearbook_files(out, "county_yearbook", sc.county_years)
+    files = yearbook_paths(out, "county_yearbook", sc.county_years)
     assert {p.suffix for p in files.values()} == {".csv", ".xlsx"}
     firsts = set()
     for path in files.values():
@@ -207,7 +200,7 @@ def test_policy_texts_follow_approval_and_carry_planted_keywords(generated):
     assert (index["发布日期"] > index["城市"].map(approval)).all()
     totals = {}
     for name, city in zip(index["文件名"], index["城市"]):
-        counts = city_files.keyword_counts((out / "policy_texts" / name).read_text("utf-8"))
+        counts = policy_files.keyword_counts((out / "policy_texts" / name).read_text("utf-8"))
         for tool, k in counts.items():
             totals.setdefault(city, dict.fromkeys(counts, 0))[tool] += k
     planted = truth["S002"]["policy_texts"]["cities"]
@@ -217,12 +210,12 @@ def test_policy_texts_follow_approval_and_carry_planted_keywords(generated):
 
 
 def test_policy_tool_sentences_hold_exactly_their_keyword():
-    every = [k for words in city_files.policy_tools().values() for k in words]
-    assert sorted(city_files.POLICY_SENTENCES) == sorted(every)
-    for word, sentences in city_files.POLICY_SENTENCES.items():
+    every = [k for words in policy_files.policy_tools().values() for k in words]
+    assert sorted(policy_files.POLICY_SENTENCES) == sorted(every)
+    for word, sentences in policy_files.POLICY_SENTENCES.items():
         for s in sentences:
             assert {k: s.count(k) for k in every if k in s} == {word: 1}, s
-    for s in city_files.FILLERS + city_files.TOPICS:
+    for s in policy_files.FILLERS + policy_files.TOPICS:
         assert not any(k in s for k in every), s
 
 
@@ -307,9 +300,9 @@ def test_resilience_index_rises_in_pilot_cities_at_small_scale(generated):
     _, sc, latent, truth = generated
     world = city_world.build_city_world(sc, latent, SEED)
     sample = world.cities.loc[world.cities["in_s001"] == 1, "city_id"]
-    comp = city_world.resilience_components(world.panel[world.panel["city_id"].isin(sample)])
+    comp = resilience_index.resilience_components(world.panel[world.panel["city_id"].isin(sample)])
     comp = comp[comp["year"].between(*city_world.S001_YEARS)].reset_index(drop=True)
-    comp["index"] = city_world.entropy_fit(comp).score(comp)
+    comp["index"] = resilience_index.entropy_fit(comp).score(comp)
     treated = truth["S001"]["treated_cities"]
     comp["did"] = [float(c in treated and y >= treated[c])
                    for c, y in zip(comp["city_id"], comp["year"])]

@@ -26,8 +26,10 @@ def con(warehouse):
 def test_every_check_ran_and_passed(pipeline):
     evaluations = pipeline[0].get_asset_check_evaluations()
     names = {e.check_name for e in evaluations}
-    assert {f"gx_{m}" for m in ("city_year", "province_year", "county_year", "city_pair_period",
-                                "city_pair_year")} <= names
+    assert {f"gx_{m}_{kind}" for m in ("city_year", "province_year", "county_year",
+                                       "city_pair_period", "city_pair_year")
+            for kind in ("integrity", "plausibility")} <= names
+    assert "dbt_plausibility" in names
     assert "accounting_identities" in names
     assert sum(1 for e in evaluations if e.asset_key.path[0] == "marts") > 50  # dbt tests
     assert [e.check_name for e in evaluations if not e.passed] == []
@@ -114,8 +116,8 @@ def test_generator_runs_as_a_dagster_job(tmp_path, small_default):
 
 
 def test_first_treated_year_agrees_with_the_generators_rule(con):
-    # The warehouse (SQL macro pilot_first_treated_year) and the embedded default
-    # (reference.policy_year) apply the same rule to the pilot approval dates.
+    # The warehouse (int_pilot_city) and the embedded default (reference.policy_year) read the
+    # same rule (seed ref_pilot_timing) for the pilot approval dates.
     pilots = reference.table("ref_big_data_pilot")
     expected = {c: reference.policy_year(d) for c, d in zip(pilots["city_id"], pilots["approval_date"])}
     got = dict(con.execute("SELECT DISTINCT city_id, first_treated_year FROM marts.city_year "

@@ -25,7 +25,7 @@ import yaml
 
 from support import failure_message, materialize
 
-from models_py.estimate import estimators, run
+from models_py.estimate import estimators
 from models_py.estimate.estimators import iv, placebo, within
 from models_py.estimate.specs import STUDIES_DIR, load_study
 
@@ -80,7 +80,7 @@ def test_iv_within_two_standard_errors_with_first_stage_statistics(s001):
     # scaled (N-K)/N (G-1)/G and (G-1)/G (N-K')/(N-1) resp.; they agree to a few percent
     assert kp == pytest.approx(eff, rel=0.05)
     md = (s001["publish"] / "iv.md").read_text(encoding="utf-8")
-    assert f"| Kleibergen–Paap rk Wald F" in md and f"{kp:.3f}" in md and f"{eff:.3f}" in md
+    assert "| Kleibergen–Paap rk Wald F" in md and f"{kp:.3f}" in md and f"{eff:.3f}" in md
 
 
 def test_kleibergen_paap_equals_linearmodels_on_demeaned_data(s001):

@@ -1,14 +1,18 @@
 {# Entropy-weight method over a pooled panel, as the seed papers use it.
 
-   `indicators` is a list of {name, dimension, direction}: `name` a column of `relation`,
-   `direction` 'positive' (more is better) or 'negative'. For each indicator, over the rows of
-   `relation` where it is not null (n of them):
+   `indicators` is a list of {name, dimension, direction} (index_indicators() reads it from the
+   seed ref_index_indicator): `name` a column of `relation`, `direction` 'positive' (more is
+   better) or 'negative'. For each indicator, over the rows of `relation` where it is not null
+   (n of them):
      x' = (x - min) / (max - min) for a positive indicator, (max - x) / (max - min) for a
           negative one, plus `shift` (0.0001) so that p ln p is finite at the minimum;
      p  = x' / sum(x');   e = -(1 / ln n) * sum(p ln p);   d = 1 - e;
-     weight = d / sum(d) over all indicators; weight_in_dimension = d / sum(d) within the
-     indicator's dimension (the weight the same method gives when run on that dimension alone).
-   An indicator without variation (max = min) gets null weights.
+     weight = d / sum(d) over the included indicators; weight_in_dimension = d / sum(d) over the
+     included indicators of its dimension (the weight the same method gives when run on that
+     dimension alone).
+   The index is computed over the indicators that are present: an indicator with no values in
+   the relation, or with one value everywhere (no variation, so no entropy), is left out, with
+   included = false, weight 0 and left_out_reason saying why.
 
    entropy_weights() returns one row per indicator; entropy_index() scores the rows of a
    relation with those weights. #}
@@ -39,16 +43,31 @@ bounds as (
     group by indicator
 ),
 
+coverage as (
+    select
+        indicator_definitions.*,
+        coalesce(bounds.n_obs, 0) as n_obs,
+        bounds.min_value,
+        bounds.max_value,
+        case
+            when bounds.n_obs is null then 'no values in the panel'
+            when bounds.max_value = bounds.min_value
+                then 'no variation: every value is ' || bounds.min_value
+        end as left_out_reason
+    from indicator_definitions
+    left join bounds using (indicator)
+),
+
 standardized as (
     select
         indicator_values.indicator,
-        case when indicator_definitions.direction = 'negative'
-             then bounds.max_value - indicator_values.x
-             else indicator_values.x - bounds.min_value
-        end / nullif(bounds.max_value - bounds.min_value, 0) + {{ shift }} as x_std
+        case when coverage.direction = 'negative'
+             then coverage.max_value - indicator_values.x
+             else indicator_values.x - coverage.min_value
+        end / (coverage.max_value - coverage.min_value) + {{ shift }} as x_std
     from indicator_values
-    join bounds using (indicator)
-    join indicator_definitions using (indicator)
+    join coverage using (indicator)
+    where coverage.left_out_reason is null
 ),
 
 shares as (
@@ -59,22 +78,18 @@ shares as (
 entropies as (
     select
         shares.indicator,
-        -sum(shares.p * ln(shares.p)) / nullif(ln(any_value(bounds.n_obs)), 0) as entropy
+        -sum(shares.p * ln(shares.p)) / ln(any_value(coverage.n_obs)) as entropy
     from shares
-    join bounds using (indicator)
+    join coverage using (indicator)
     group by shares.indicator
 ),
 
 divergences as (
     select
-        indicator_definitions.*,
-        bounds.n_obs,
-        bounds.min_value,
-        bounds.max_value,
+        coverage.*,
         entropies.entropy,
         1 - entropies.entropy as divergence
-    from indicator_definitions
-    left join bounds using (indicator)
+    from coverage
     left join entropies using (indicator)
 )
 
@@ -86,10 +101,12 @@ select
     n_obs,
     min_value,
     max_value,
+    left_out_reason is null as included,
+    left_out_reason,
     entropy,
     divergence,
-    divergence / sum(divergence) over () as weight,
-    divergence / sum(divergence) over (partition by dimension) as weight_in_dimension
+    coalesce(divergence / sum(divergence) over (), 0) as weight,
+    coalesce(divergence / sum(divergence) over (partition by dimension), 0) as weight_in_dimension
 from divergences
 order by position
 {%- endmacro %}
@@ -97,9 +114,12 @@ order by position
 
 {# Scores every row of `relation` with weights from entropy_weights() (`weights_relation`):
    the standardized indicators (<name>_std, with the bounds the weights were fitted on), the
-   index = sum(weight * x') named `index_name`, and, when the indicators span several
-   dimensions, one sub-index per dimension, <index_name>_<dimension> = sum(weight_in_dimension
-   * x') over that dimension. A row with any indicator missing gets a null index. #}
+   index = sum(weight * x') named `index_name` over the included indicators and, when the
+   indicators span several dimensions, one sub-index per dimension, <index_name>_<dimension> =
+   sum(weight_in_dimension * x') over that dimension's included indicators (null when none is
+   included). A row that lacks an included indicator gets a null index, and
+   <index_name>_missing lists the included indicators the row lacks (empty when the index is
+   computed), so an index is never null without saying why. #}
 {% macro entropy_index(relation, weights_relation, id_columns, indicators, index_name, shift=0.0001) -%}
 {%- set dimensions = [] -%}
 {%- for ind in indicators if ind.dimension not in dimensions -%}
@@ -110,6 +130,7 @@ with fitted as (
         {%- for ind in indicators %}
         max(min_value) filter (where indicator = '{{ ind.name }}') as {{ ind.name }}__min,
         max(max_value) filter (where indicator = '{{ ind.name }}') as {{ ind.name }}__max,
+        coalesce(bool_or(included) filter (where indicator = '{{ ind.name }}'), false) as {{ ind.name }}__included,
         max(weight) filter (where indicator = '{{ ind.name }}') as {{ ind.name }}__weight,
         max(weight_in_dimension) filter (where indicator = '{{ ind.name }}') as {{ ind.name }}__weight_in_dimension{{ "," if not loop.last }}
         {%- endfor %}
@@ -128,27 +149,37 @@ standardized as (
         (scored.{{ ind.name }} - fitted.{{ ind.name }}__min)
         {%- endif %}
             / nullif(fitted.{{ ind.name }}__max - fitted.{{ ind.name }}__min, 0) + {{ shift }}
-            as {{ ind.name }}_std{{ "," if not loop.last }}
+            as {{ ind.name }}_std,
         {%- endfor %}
+        list_filter([
+            {%- for ind in indicators %}
+            case when fitted.{{ ind.name }}__included and scored.{{ ind.name }} is null
+                 then '{{ ind.name }}' end{{ "," if not loop.last }}
+            {%- endfor %}
+        ], lambda name: name is not null) as {{ index_name }}_missing
     from {{ relation }} as scored
     cross join fitted
 )
 
 select
-    standardized.*,
+    standardized.* exclude ({{ index_name }}_missing),
     {%- for ind in indicators %}
-    fitted.{{ ind.name }}__weight * standardized.{{ ind.name }}_std{{ " +" if not loop.last }}
+    case when fitted.{{ ind.name }}__included
+         then fitted.{{ ind.name }}__weight * standardized.{{ ind.name }}_std else 0 end{{ " +" if not loop.last }}
     {%- endfor %}
-        as {{ index_name }}
+        as {{ index_name }},
     {%- if dimensions | length > 1 %}
-    {%- for dim in dimensions %},
+    {%- for dim in dimensions %}
     {%- set members = indicators | selectattr('dimension', 'equalto', dim) | list %}
+    case when {% for ind in members %}fitted.{{ ind.name }}__included{{ " or " if not loop.last }}{% endfor %} then
     {%- for ind in members %}
-    fitted.{{ ind.name }}__weight_in_dimension * standardized.{{ ind.name }}_std{{ " +" if not loop.last }}
+        case when fitted.{{ ind.name }}__included
+             then fitted.{{ ind.name }}__weight_in_dimension * standardized.{{ ind.name }}_std else 0 end{{ " +" if not loop.last }}
     {%- endfor %}
-        as {{ index_name }}_{{ dim }}
+    end as {{ index_name }}_{{ dim }},
     {%- endfor %}
     {%- endif %}
+    standardized.{{ index_name }}_missing
 from standardized
 cross join fitted
 {%- endmacro %}

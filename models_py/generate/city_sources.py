@@ -1,13 +1,17 @@
 """City, county, EPS, policy-text and firm-record sources of the embedded default.
 
-``write_all`` builds the latent worlds (:mod:`models_py.generate.city_world`) and writes, under
-the raw folder (:mod:`models_py.generate.city_files`):
+``write_all`` builds the latent worlds (:mod:`models_py.generate.city_world`,
+:mod:`models_py.generate.county_world`) and writes, under the raw folder:
 
 - ``yearbook/city_yearbook_<YYYY>.xlsx|.csv`` for every city year and
-  ``yearbook/county_yearbook_<YYYY>.xlsx|.csv`` for every county year;
-- ``eps/*.xlsx|.csv``: long and wide EPS exports (city, province and national series);
-- ``policy_texts/index.csv`` and one text per document of the cross-border e-commerce pilots;
-- ``asif/asif_<YYYY>.csv|.parquet``: firm records of every county year.
+  ``yearbook/county_yearbook_<YYYY>.xlsx|.csv`` for every county year
+  (:mod:`models_py.generate.yearbook_files`);
+- ``eps/*.xlsx|.csv``: long and wide EPS exports (city, province and national series;
+  :mod:`models_py.generate.eps_files`);
+- ``policy_texts/index.csv`` and one text per document of the cross-border e-commerce pilots
+  (:mod:`models_py.generate.policy_files`);
+- ``asif/asif_<YYYY>.csv|.parquet``: firm records of every county year
+  (:mod:`models_py.generate.firm_record_files`).
 
 It returns the truth of studies S000, S001, S002 and S004: for each estimand the sign ("+", "-"
 or "0"), the planted value and how it enters the data.
@@ -19,9 +23,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from models_py.generate import city_files as files
-from models_py.generate.city_world import (TOOL_TYPES, build_city_world,
-                                           build_county_world)
+from models_py.generate import eps_files, policy_files, yearbook_files
+from models_py.generate.business_cycle import TOOL_TYPES
+from models_py.generate.city_world import build_city_world
+from models_py.generate.county_world import build_county_world
+from models_py.generate.firm_record_files import write_asif
 from models_py.generate.scale import Scale
 
 FOLDERS = ("yearbook", "eps", "policy_texts", "asif")
@@ -37,17 +43,17 @@ def write_all(out_dir: Path, sc: Scale, latent: pd.DataFrame, seed: int,
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
     world = build_city_world(sc, latent, seed, s001_null)
     county = build_county_world(sc, latent, seed)
-    docs = files.policy_documents(world, seed, last_year=max(sc.city_years))
+    docs = policy_files.policy_documents(world, seed, last_year=max(sc.city_years))
 
-    tasks = [lambda y=y: files.write_city_yearbook(out_dir, world, y, seed)
+    tasks = [lambda y=y: yearbook_files.write_city_yearbook(out_dir, world, y, seed)
              for y in sc.city_years]
-    tasks += [lambda y=y: files.write_county_yearbook(out_dir, county, y, seed)
+    tasks += [lambda y=y: yearbook_files.write_county_yearbook(out_dir, county, y, seed)
               for y in sc.county_years]
-    tasks += [lambda w=w: w(out_dir, world, seed) for w in files.EPS_WRITERS]
-    tasks += [lambda: files.write_policy_index(out_dir, docs)]
-    tasks += [lambda n=n, t=t: files.write_policy_text(out_dir, n, t)
+    tasks += [lambda w=w: w(out_dir, world, seed) for w in eps_files.EPS_WRITERS]
+    tasks += [lambda: policy_files.write_policy_index(out_dir, docs)]
+    tasks += [lambda n=n, t=t: policy_files.write_policy_text(out_dir, n, t)
               for n, t in zip(docs["文件名"], docs["text"])]
-    tasks += [lambda y=y: files.write_asif(out_dir, county, y) for y in sc.county_years]
+    tasks += [lambda y=y: write_asif(out_dir, county, y) for y in sc.county_years]
     for task in tqdm(tasks, desc="city sources", unit="file", disable=sc.name != "full"):
         task()
 
@@ -74,7 +80,7 @@ def _policy_truth(world, docs: pd.DataFrame) -> dict:
                          for t in TOOL_TYPES},
         }
     return {
-        "keywords": files.policy_tools(),
+        "keywords": policy_files.policy_tools(),
         "documents": int(len(docs)),
         "cities": cities,
         "how": "each document holds Poisson(rate_k) sentences with a keyword of tool type k; "

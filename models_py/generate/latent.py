@@ -12,6 +12,15 @@ import pandas as pd
 from models_py import reference
 
 BASE_YEAR = 2012
+WORLD_STREAM = 41    # random streams of the latent worlds: np.random.default_rng([seed, 41, key])
+URBAN_SLOPE = 0.7    # logit urbanization per unit of standardized development
+
+
+def world_rng(seed: int, key: int) -> np.random.Generator:
+    """Random stream ``key`` of the latent worlds. Keys in use: 2 the city panel, 3 digital
+    infrastructure (S000), 4 and 5 the business cycle and policy tools (S002), 6 the pilot
+    exposure (S001), 7 province series, 8 internet users, 20 and 21 counties and firms (S004)."""
+    return np.random.default_rng([seed, WORLD_STREAM, key])
 
 
 def city_latent(city_ids: tuple[str, ...], seed: int) -> pd.DataFrame:
@@ -53,3 +62,8 @@ def gdppc(latent: pd.DataFrame, year: int) -> np.ndarray:
 def population(latent: pd.DataFrame, year: int) -> np.ndarray:
     """Latent resident population (万人) of every city in ``latent`` in ``year``."""
     return (latent["pop_2012"] * np.exp(latent["pop_growth"] * (year - BASE_YEAR))).to_numpy()
+
+
+def development(latent: pd.DataFrame) -> np.ndarray:
+    """Standardized 2012 log GDP per capita of each city (persistent development level)."""
+    return ((latent["log_gdppc_2012"] - 10.9) / 0.4).to_numpy()

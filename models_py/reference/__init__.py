@@ -1,4 +1,5 @@
-"""Reference facts the pipeline ships: rosters, crosswalks, pilot lists, sectors, FX rates.
+"""Reference facts the pipeline ships: rosters, crosswalks, pilot lists and their timing rule,
+sectors, FX rates, distance tiers, and the indicator lists of the city panel and the indices.
 
 They live as CSV files in ``dbt/seeds/`` (loaded into the ``reference`` schema by ``dbt seed``);
 this module reads the same files for Python code, so each fact has one home.
@@ -47,8 +48,46 @@ def usd_cny() -> dict[int, float]:
     return dict(zip(t["year"].astype(int), t["usd_cny"].astype(float)))
 
 
+def city_panel_indicators(source: str | None = None) -> pd.DataFrame:
+    """The source indicators of the city-year panel in panel order (``ref_city_panel_indicator``):
+    position, source (``city_yearbook`` or ``eps``), indicator, and the canonical variable the
+    catalog maps it to; only one source's rows when ``source`` is given."""
+    panel = table("ref_city_panel_indicator").sort_values("position")
+    variables = table("ref_variable_catalog").drop_duplicates("indicator")
+    out = panel.merge(variables[["indicator", "variable"]], on="indicator", how="left")
+    unknown = out.loc[out["variable"].isna(), "indicator"].tolist()
+    if unknown:
+        raise ValueError(f"ref_city_panel_indicator names indicators that ref_variable_catalog "
+                         f"does not know: {unknown}")
+    if source is not None:
+        out = out[out["source"] == source]
+    return out.reset_index(drop=True)
+
+
+def index_indicators(composite_index: str) -> pd.DataFrame:
+    """The indicators of an entropy-weighted composite index (``resilience`` or
+    ``digital_infrastructure``) in order: dimension, indicator, direction
+    (``ref_index_indicator``)."""
+    t = table("ref_index_indicator")
+    t = t[t["composite_index"] == composite_index].sort_values("position")
+    if t.empty:
+        raise ValueError(f"ref_index_indicator has no indicators of index {composite_index!r}")
+    return t[["dimension", "indicator", "direction"]].reset_index(drop=True)
+
+
 def policy_year(approval: str | _dt.date) -> int:
-    """First treated year of a pilot: the approval year if approved in the first half of the
-    year, else the next year (a pilot approved in October has no effect on that year's data)."""
+    """First treated year of a pilot approved on ``approval``: the approval year plus the offset
+    of its month in ``ref_pilot_timing`` (January-June count from that year, later approvals
+    from the next: a pilot approved in October has no effect on that year's data)."""
     d = _dt.date.fromisoformat(approval) if isinstance(approval, str) else approval
-    return d.year if d.month <= 6 else d.year + 1
+    t = table("ref_pilot_timing")
+    offsets = dict(zip(t["approval_month"].astype(int), t["first_treated_year_offset"].astype(int)))
+    return d.year + offsets[d.month]
+
+
+def first_policy_years(pilot_table: str, city_ids) -> dict[str, int]:
+    """First treated year of each city of a pilot table (``ref_big_data_pilot``,
+    ``ref_cbec_pilot``) among ``city_ids``: :func:`policy_year` of its earliest approval."""
+    t = table(pilot_table).sort_values("approval_date").drop_duplicates("city_id")
+    t = t[t["city_id"].isin(set(city_ids))]
+    return {c: policy_year(d) for c, d in zip(t["city_id"], t["approval_date"])}

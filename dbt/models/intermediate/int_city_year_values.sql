@@ -1,11 +1,14 @@
--- Every canonical city variable of the panel per yearbook city and year (long), with interior
--- gaps of each city's series filled by linear interpolation and flagged. The grid covers the
--- years a city exists under its id (ref_city valid_from..valid_to) within the panel years, so a
--- merged city (莱芜 until 2018) or a new one (儋州 from 2015) has no rows outside its life.
+-- Every canonical city variable of the panel (the indicators of seed ref_city_panel_indicator)
+-- per yearbook city and year (long), with interior gaps of each city's series filled by linear
+-- interpolation and flagged. The grid covers the years a city exists under its id (ref_city
+-- valid_from..valid_to) within the panel years, so a merged city (莱芜 until 2018) or a new one
+-- (儋州 from 2015) has no rows outside its life.
 
+-- depends_on: {{ ref('ref_city_panel_indicator') }}
+-- depends_on: {{ ref('ref_variable_catalog') }}
 {{ config(materialized='table') }}
-{%- set yearbook_variables = city_yearbook_variables() %}
-{%- set eps_variables = city_eps_variables() %}
+{%- set yearbook_variables = city_panel_variables('city_yearbook') %}
+{%- set eps_variables = city_panel_variables('eps') %}
 
 with yearbook_cities as (
     select distinct city_id

@@ -23,7 +23,9 @@ pair_years as (
 ),
 
 first_pilot_year as (
-    select min(first_treated_year) as year from {{ ref('int_policy_cbec_city') }}
+    select min(first_treated_year) as year
+    from {{ ref('int_pilot_city') }}
+    where programme = 'cbec'
 ),
 
 pair_base as (

@@ -1,7 +1,9 @@
 -- Province-year aggregates of the yearbook cities (ratios of sums over the cities reporting
 -- both parts of a ratio), with the EPS province series, and whether the province-year is in the
 -- S000 sample: a province with at least two yearbook cities with GDP and population that year,
--- other than the four municipalities, in 2013-2022.
+-- other than the four municipalities, in 2013-2022. Per-capita ratios divide by the cities'
+-- `population` (resident, else registered; int_city_year_panel), and
+-- n_cities_registered_population counts the cities that fall back to registered population.
 
 {{ config(materialized='table') }}
 
@@ -20,21 +22,22 @@ city_sums as (
         province_id,
         year,
         count(*) as n_yearbook_cities,
-        sum(gdp) filter (where gdp > 0 and pop_resident > 0) as gdp,
-        sum(pop_resident) filter (where gdp > 0 and pop_resident > 0) as pop_resident,
-        {{ ratio_of_sums('gdp', 'pop_resident') }} as gdp_per_capita,
-        100 * {{ ratio_of_sums('broadband_subscribers', 'pop_resident') }} as broadband_per_100,
-        100 * {{ ratio_of_sums('mobile_subscribers', 'pop_resident') }} as mobile_per_100,
-        {{ ratio_of_sums('telecom_volume', 'pop_resident') }} as telecom_per_capita,
-        {{ ratio_of_sums('patents_granted', 'pop_resident') }} as patents_per_10k,
-        {{ ratio_of_sums('patent_applications', 'pop_resident') }} as patent_applications_per_10k,
+        count(*) filter (where population_source = 'registered') as n_cities_registered_population,
+        sum(gdp) filter (where gdp > 0 and population > 0) as gdp,
+        sum(population) filter (where gdp > 0 and population > 0) as population,
+        {{ ratio_of_sums('gdp', 'population') }} as gdp_per_capita,
+        100 * {{ ratio_of_sums('broadband_subscribers', 'population') }} as broadband_per_100,
+        100 * {{ ratio_of_sums('mobile_subscribers', 'population') }} as mobile_per_100,
+        {{ ratio_of_sums('telecom_volume', 'population') }} as telecom_per_capita,
+        {{ ratio_of_sums('patents_granted', 'population') }} as patents_per_10k,
+        {{ ratio_of_sums('patent_applications', 'population') }} as patent_applications_per_10k,
         {{ ratio_of_sums('share_tertiary * gdp', 'share_secondary * gdp') }} as tertiary_to_secondary,
         {{ ratio_of_sums('fiscal_expenditure', 'gdp') }} as gov_expenditure_to_gdp,
         {{ ratio_of_sums('exports + imports', 'gdp') }} as trade_dependence,
         {{ ratio_of_sums('fdi', 'gdp') }} as fdi_to_gdp,
         {{ ratio_of_sums('loans', 'gdp') }} as loans_to_gdp,
-        {{ ratio_of_sums('college_students', 'pop_resident') }} as students_per_10k,
-        {{ ratio_of_sums('pop_resident', 'land_area') }} as pop_density,
+        {{ ratio_of_sums('college_students', 'population') }} as students_per_10k,
+        {{ ratio_of_sums('population', 'land_area') }} as pop_density,
         avg(telephones_per_100_1984) as telephones_per_100_1984
     from panel
     group by province_id, year

@@ -1,8 +1,9 @@
 -- Inequality of GDP per capita across each province's yearbook cities, per province and year,
--- over the cities with both GDP and resident population that year.
+-- over the cities with both GDP and population that year (resident population, else registered:
+-- `population` of int_city_year_panel).
 --   theil: population-weighted Theil index T = sum_i s_i ln(s_i / w_i), s_i the city's share of
 --          the province's GDP and w_i its share of the province's population (the index the
---          embedded default plants, city_world.theil);
+--          embedded default plants, digital_infrastructure.theil);
 --   cv: population-weighted coefficient of variation sqrt(sum_i w_i (y_i - mu)^2) / mu, with
 --       mu = sum_i w_i y_i the province's GDP per capita, so it weighs cities as the Theil does;
 --   cv_unweighted: the plain coefficient of variation across cities, stddev_pop(y) / avg(y).
@@ -12,18 +13,18 @@ with cities as (
         panel.city_id,
         panel.year,
         panel.gdp,
-        panel.pop_resident,
-        panel.gdp / panel.pop_resident as gdp_per_capita
+        panel.population,
+        panel.gdp / panel.population as gdp_per_capita
     from {{ ref('int_city_year_panel') }} as panel
-    where panel.gdp > 0 and panel.pop_resident > 0
+    where panel.gdp > 0 and panel.population > 0
 ),
 
 shares as (
     select
         *,
         gdp / sum(gdp) over province_year as gdp_share,
-        pop_resident / sum(pop_resident) over province_year as pop_share,
-        sum(gdp) over province_year / sum(pop_resident) over province_year as province_gdp_per_capita
+        population / sum(population) over province_year as pop_share,
+        sum(gdp) over province_year / sum(population) over province_year as province_gdp_per_capita
     from cities
     window province_year as (partition by province_id, year)
 )

@@ -19,7 +19,9 @@ years as (
 ),
 
 pilots as (
-    select * from {{ ref('int_policy_cbec_city') }}
+    select city_id, batch, approval_date, first_treated_year
+    from {{ ref('int_pilot_city') }}
+    where programme = 'cbec'
 ),
 
 tools as (

@@ -11,12 +11,9 @@ cities as (
 
 -- A city in several zones takes its earliest approval.
 pilots as (
-    select
-        city_id,
-        min(approval_date) as approval_date,
-        {{ pilot_first_treated_year('min(approval_date)') }} as first_treated_year
-    from {{ ref('ref_big_data_pilot') }}
-    group by city_id
+    select city_id, approval_date, first_treated_year
+    from {{ ref('int_pilot_city') }}
+    where programme = 'big_data'
 ),
 
 -- The institutional indices before the first pilot zones (2016), so the splits do not move
@@ -91,6 +88,7 @@ select
     resilience.resilience_index_resistance,
     resilience.resilience_index_adaptation,
     resilience.resilience_index_innovation,
+    resilience.resilience_index_missing,
 
     panel.interpolated,
     panel.n_interpolated

@@ -49,11 +49,15 @@ names_by_city as (
     group by city_id
 ),
 
+-- Resident population, or registered population where the yearbook lacks it (the panel's
+-- `population`, flagged by `population_source`).
 population as (
     select
         city_id,
-        avg(pop_resident) filter (where year between 2012 and 2023) as pop_resident_mean_2012_2023,
-        max(pop_resident) filter (where year = 2012) as pop_resident_2012
+        avg(population) filter (where year between 2012 and 2023) as population_mean_2012_2023,
+        max(population) filter (where year = 2012) as population_2012,
+        count(*) filter (where year between 2012 and 2023
+                         and population_source = 'registered') as registered_population_years
     from {{ ref('int_city_year_panel') }}
     group by city_id
 )
@@ -74,20 +78,21 @@ select
     roster.in_s001 = 1 as in_s001,
     roster.in_ceads = 1 as in_ceads,
     population.city_id is not null as in_yearbook,
-    population.pop_resident_mean_2012_2023,
-    population.pop_resident_2012,
-    -- size classes of the State Council's 2014 city-size standard, on mean resident population
+    population.population_mean_2012_2023,
+    population.population_2012,
+    population.registered_population_years,
+    -- size classes of the State Council's 2014 city-size standard, on mean population
     -- 2012-2023 (万人)
     case
-        when population.pop_resident_mean_2012_2023 >= 1000 then 'megacity'
-        when population.pop_resident_mean_2012_2023 >= 500 then 'super_large'
-        when population.pop_resident_mean_2012_2023 >= 100 then 'large'
-        when population.pop_resident_mean_2012_2023 >= 50 then 'medium'
-        when population.pop_resident_mean_2012_2023 < 50 then 'small'
+        when population.population_mean_2012_2023 >= 1000 then 'megacity'
+        when population.population_mean_2012_2023 >= 500 then 'super_large'
+        when population.population_mean_2012_2023 >= 100 then 'large'
+        when population.population_mean_2012_2023 >= 50 then 'medium'
+        when population.population_mean_2012_2023 < 50 then 'small'
     end as size_class,
-    population.pop_resident_mean_2012_2023 >= 500 as is_megacity_or_super_large,
-    -- the embedded default's large city: resident population of at least 500万 in 2012
-    population.pop_resident_2012 >= 500 as large_in_2012
+    population.population_mean_2012_2023 >= 500 as is_megacity_or_super_large,
+    -- the embedded default's large city: population of at least 500万 in 2012
+    population.population_2012 >= 500 as large_in_2012
 from roster
 join names_by_city using (city_id)
 left join population using (city_id)

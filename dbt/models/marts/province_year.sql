@@ -38,6 +38,7 @@ joined as (
     select
         sample.*,
         digital_infrastructure.di_index,
+        digital_infrastructure.di_index_missing,
         urbanization_2013.urbanization_rate_2013,
         urbanization_2013.urbanization_rate_2013 > urbanization_median.median_urbanization_2013
             as high_urbanization,
@@ -67,6 +68,7 @@ select
 
     -- digital infrastructure
     joined.di_index,
+    joined.di_index_missing,
     case when lag(joined.year, 1) over province_years = joined.year - 1
          then lag(joined.di_index, 1) over province_years end as di_index_lag1,
     case when lag(joined.year, 2) over province_years = joined.year - 2
@@ -88,7 +90,8 @@ select
 
     -- controls
     joined.gdp,
-    joined.pop_resident,
+    joined.population,
+    joined.n_cities_registered_population,
     joined.gdp_per_capita,
     {{ ln_positive('joined.gdp_per_capita') }} as log_gdp_per_capita,
     joined.gov_expenditure_to_gdp,

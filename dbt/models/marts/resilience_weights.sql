@@ -1,4 +1,6 @@
--- Entropy weights of the S001 resilience index, one row per indicator.
+-- Entropy weights of the S001 resilience index, one row per indicator of seed ref_index_indicator. An
+-- indicator without values or without variation is left out of the index (included = false,
+-- weight 0) and left_out_reason says why.
 select
     dimension,
     indicator,
@@ -6,6 +8,8 @@ select
     n_obs,
     min_value,
     max_value,
+    included,
+    left_out_reason,
     entropy,
     divergence,
     weight,

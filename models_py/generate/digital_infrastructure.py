@@ -1,0 +1,128 @@
+"""Study S000 in the latent city world: provincial digital-infrastructure trends, the convergence
+of GDP per capita they drive within each province, and the city series that reveal them.
+
+A province-level digital-infrastructure trend ``DI_pt = r_p * (year - 2013)`` (log broadband
+subscribers per 100 residents, relative to 2013) grows at a province-specific rate ``r_p``.
+Within each province the cities' 2013 log GDP per capita deviations from the population-weighted
+province mean shrink so that the population-weighted Theil index falls by ``slope_p`` per unit of
+``DI_pt``: where digital infrastructure grows faster, GDP per capita converges faster.
+``slope_p`` is larger in more urbanized provinces. Patents and the tertiary share rise with
+``DI_pt`` (the mechanisms; :mod:`models_py.generate.city_world` adds them to the panel).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models_py.generate import latent as latent_mod
+from models_py.generate.latent import URBAN_SLOPE, development, world_rng
+
+S000_YEARS = (2013, 2022)
+S000_BASE_YEAR = 2013
+S000_RATE_RANGE = (0.06, 0.18)      # annual growth of log broadband per 100 residents
+S000_THEIL_SLOPE = {"high": 0.009, "low": 0.006}  # Theil fall per unit of DI, by urbanization
+S000_THEIL_FLOOR = 0.05             # the Theil index falls to at most this share of its 2013 value
+S000_PATENTS = 0.50                 # log patents per unit of DI
+S000_TERTIARY_PP = 6.0              # tertiary share (pp) per unit of DI; secondary falls as much
+
+
+def theil(values: np.ndarray, weights: np.ndarray) -> float:
+    """Population-weighted Theil index: sum_i s_i (y_i/mu) ln(y_i/mu), s_i population shares,
+    mu the population-weighted mean."""
+    s = weights / weights.sum()
+    ratio = values / (s * values).sum()
+    return float((s * ratio * np.log(ratio)).sum())
+
+
+def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
+    """Province digital-infrastructure trends, the convergence they drive, and the city-level
+    broadband, mobile and telecom series that reveal them."""
+    rng = world_rng(seed, 3)
+    prov = lat["province_id"].to_numpy()
+    provinces = sorted(set(prov))
+    rate = dict(zip(provinces, rng.uniform(*S000_RATE_RANGE, len(provinces))))
+    level = dict(zip(provinces, rng.normal(0.0, 0.2, len(provinces))))
+    n, T = base_lg.shape
+    r = np.array([rate[p] for p in prov])[:, None]
+    lvl = np.array([level[p] for p in prov])[:, None]
+    di = r * (years - S000_BASE_YEAR)[None, :]              # DI_pt, copied to each city
+
+    # Province urbanization in the base year decides the convergence class.
+    z = development(lat)
+    base_urban = 1 / (1 + np.exp(-(0.3 + URBAN_SLOPE * z + 0.06 * (S000_BASE_YEAR - years[0]))))
+    base_col = list(years).index(S000_BASE_YEAR)
+    pop0 = pop[:, base_col]
+    urban_p = {p: float(np.average(base_urban[prov == p], weights=pop0[prov == p]))
+               for p in provinces}
+    n_yearbook = {p: int(((prov == p) & in_yearbook).sum()) for p in provinces}
+    municipalities = set(roster.loc[roster["level"] == "municipality", "province_id"])
+    s000_prov = [p for p in provinces if n_yearbook[p] >= 2 and p not in municipalities]
+    median_urban = float(np.median([urban_p[p] for p in s000_prov])) if s000_prov else 0.0
+    klass = {p: ("high" if urban_p[p] > median_urban else "low") for p in provinces}
+
+    lam = np.array([S000_THEIL_SLOPE[klass[p]] for p in prov])[:, None]
+    converged = base_lg.copy()
+    theil0 = {}
+    for p in provinces:
+        rows = prov == p
+        members = rows & in_yearbook
+        if members.sum() < 2:
+            continue
+        mean = np.average(base_lg[members], axis=0, weights=pop[members].mean(axis=1))
+        dev0 = base_lg[rows, base_col:base_col + 1] - mean[base_col]
+        theil0[p] = theil(np.exp(base_lg[members, base_col]), pop[members, base_col])
+        share = np.maximum(1 - lam[rows][:1] * di[rows][:1] / theil0[p], S000_THEIL_FLOOR)
+        converged[rows] = mean[None, :] + dev0 * np.sqrt(share)
+    lg2012 = base_lg[:, list(years).index(latent_mod.BASE_YEAR)]
+    dev = (lg2012 - pd.Series(lg2012).groupby(prov).transform("mean").to_numpy())[:, None]
+    city_off = 0.5 * dev + 0.1 * rng.standard_normal((n, 1))
+    noise = lambda sd: sd * rng.standard_normal((n, T))  # noqa: E731
+    broadband = pop / 100 * np.exp(np.log(13) + lvl + di + city_off + noise(0.04))
+    mobile = pop / 100 * np.exp(np.log(88) + 0.2 * lvl + 0.35 * di + 0.5 * city_off + noise(0.03))
+    telecom = pop * np.exp(np.log(800) + lvl + 1.5 * di + city_off + noise(0.05))
+
+    truth = {
+        "unit": "province-year",
+        "years": list(S000_YEARS),
+        "provinces": s000_prov,
+        "estimands": {
+            "digital_infrastructure_on_balance": {
+                "sign": "+", "value": S000_THEIL_SLOPE,
+                "how": "DI_pt = r_p*(year-2013) is the log of broadband subscribers per 100 "
+                       "residents relative to 2013 (mobile subscribers move 0.35*DI, telecom "
+                       "volume per capita 1.5*DI). Within each province (>= 2 yearbook cities) "
+                       "every city's 2013 log GDP per capita deviation from the population-"
+                       "weighted province mean is scaled by sqrt(q_pt), q_pt = max(1 - "
+                       "slope_p*DI_pt/T_p2013, 0.05), on top of the province's mean latent "
+                       "path: the population-weighted Theil index of city GDP per capita falls "
+                       "by about slope_p per unit of DI (balance rises where digital "
+                       "infrastructure grows faster). 三沙市 has no yearbook values; 儋州市 "
+                       "(2015) and 莱芜市 (until 2018) change the city sets of their provinces.",
+            },
+            "heterogeneity_urbanization": {
+                "sign": "+", "value": round(S000_THEIL_SLOPE["high"] - S000_THEIL_SLOPE["low"], 6),
+                "how": f"slope_p = {S000_THEIL_SLOPE['high']:g} in provinces whose 2013 "
+                       "urbanization is above the median of the S000 provinces, "
+                       f"{S000_THEIL_SLOPE['low']:g} below",
+            },
+            "mechanism_patents": {
+                "sign": "+", "value": S000_PATENTS,
+                "how": f"log patents granted and applied += {S000_PATENTS:g}*DI_pt in every "
+                       "city",
+            },
+            "mechanism_industrial_upgrading": {
+                "sign": "+", "value": S000_TERTIARY_PP,
+                "how": f"tertiary share += {S000_TERTIARY_PP:g} pp * DI_pt, secondary share "
+                       f"-= {S000_TERTIARY_PP:g} pp * DI_pt, so the tertiary/secondary ratio "
+                       "rises with DI",
+            },
+            "lagged_and_iv": {"sign": "+", "value": None,
+                              "how": "DI is a smooth trend: lags carry the same sign"},
+        },
+        "province_rate_r": {p: round(float(rate[p]), 4) for p in provinces},
+        "province_urbanization_2013": {p: round(urban_p[p], 4) for p in s000_prov},
+        "high_urbanization_provinces": [p for p in s000_prov if klass[p] == "high"],
+        "province_theil_2013": {p: round(theil0[p], 5) for p in s000_prov if p in theil0},
+    }
+    return {"converged_lg": converged, "di_city": di, "broadband": broadband,
+            "mobile": mobile, "telecom": telecom, "truth": truth}

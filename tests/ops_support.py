@@ -1,0 +1,188 @@
+"""Running the project the way an operator does, for the operations tests: `make refresh` and
+`make ui` as subprocesses with their folders in a temporary site, what a refresh left in the
+Dagster instance, and a second process that queries the analysts' copy in a loop."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PROJECT = Path(__file__).resolve().parents[1]
+COEFFICIENTS = "results.s003_coefficients"
+# The one table a refresh of the same raw files changes: each load appends its files to it.
+LOAD_LOG = "raw._load_log"
+
+
+@dataclass
+class Site:
+    """A project's mutable folders in one temporary place: raw files, warehouse and its copy,
+    Dagster instance, published files."""
+    root: Path
+    raw_dir: Path
+
+    @property
+    def db(self) -> Path:
+        return self.root / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def copy(self) -> Path:
+        return self.root / "warehouse" / "warehouse_read.duckdb"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "dagster_home"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of `make` for this site: the machine's, with the project's settings
+        pointed here."""
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        env.update(DAGSTER_HOME=str(self.home), WAREHOUSE_PATH=str(self.db),
+                   RAW_DATA_DIR=str(self.raw_dir), PUBLISH_DIR=str(self.root / "publish"),
+                   GX_ANALYTICS_ENABLED="False", TQDM_DISABLE="1", **extra)
+        return env
+
+    def start_refresh(self) -> subprocess.Popen:
+        """`make refresh` in its own process group, its output (Dagster's log) on a pipe."""
+        return subprocess.Popen(["make", "-s", "-C", str(PROJECT), "refresh"], env=self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+
+    def refresh(self, timeout: float = 900) -> subprocess.CompletedProcess:
+        """`make refresh` to the end."""
+        return subprocess.run(["make", "-s", "-C", str(PROJECT), "refresh"], env=self.env(),
+                              capture_output=True, text=True, timeout=timeout)
+
+
+def make_site(root: Path, raw_dir: Path, warehouse_db: Path) -> Site:
+    """A site whose warehouse and analysts' copy start as copies of a finished warehouse."""
+    site = Site(root, raw_dir)
+    site.db.parent.mkdir(parents=True)
+    shutil.copyfile(warehouse_db, site.db)
+    shutil.copyfile(warehouse_db.with_name(warehouse_db.stem + "_read.duckdb"), site.copy)
+    return site
+
+
+def kill_refresh_when(site: Site, seen, timeout: float = 600) -> str:
+    """Start `make refresh` and SIGKILL its whole process group (make, Dagster, dbt) as soon as
+    a line of its log satisfies ``seen``; returns the log up to then."""
+    proc = site.start_refresh()
+    lines, deadline = [], time.monotonic() + timeout
+    for line in proc.stdout:
+        lines.append(line)
+        if seen(line):
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError("the refresh never reached the kill point:\n"
+                                 + "".join(lines[-20:]))
+    else:
+        raise AssertionError("the refresh ended before the kill point:\n" + "".join(lines[-20:]))
+    proc.wait()
+    proc.stdout.close()
+    return "".join(lines)
+
+
+def runs(site: Site) -> list[dict]:
+    """Every run in the site's Dagster instance, oldest first: id, status, and the steps that
+    started and that succeeded (read in a subprocess, as the instance's own tools would)."""
+    if not site.home.exists():
+        return []  # no `make` has run here yet
+    script = """
+import json, dagster as dg
+from dagster._core.events import DagsterEventType as T
+instance = dg.DagsterInstance.get()
+out = []
+for record in reversed(instance.get_run_records()):
+    run_id = record.dagster_run.run_id
+    steps = {kind: sorted({r.event_log_entry.step_key for r in
+                           instance.get_records_for_run(run_id, of_type=t).records})
+             for kind, t in (("started", T.STEP_START), ("succeeded", T.STEP_SUCCESS))}
+    out.append({"run_id": run_id, "status": record.dagster_run.status.value, **steps})
+print(json.dumps(out))
+"""
+    out = subprocess.run([sys.executable, "-c", script], env=site.env(), capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout)
+
+
+# Columns that say when a row was written, not what it holds.
+WRITE_TIMES = ("checked_at", "loaded_at")
+
+
+def table_state(db: Path) -> dict[str, tuple]:
+    """Row count and content hash of every table of the DuckDB file ``db`` (opened read-only)
+    but the load log, leaving out the columns that say when a row was written."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute(
+            "SELECT table_schema || '.' || table_name, list(column_name) "
+            "FROM information_schema.columns JOIN information_schema.tables "
+            "USING (table_catalog, table_schema, table_name) WHERE table_type = 'BASE TABLE' "
+            "GROUP BY 1 ORDER BY 1").fetchall()
+        state = {}
+        for name, cols in columns:
+            if name == LOAD_LOG:
+                continue
+            kept = ", ".join(f'"{c}"' for c in cols if c not in WRITE_TIMES)
+            state[name] = tuple(con.execute(
+                f"SELECT count(*), sum(hash(t)) FROM (SELECT {kept} FROM {name}) t").fetchone())
+        return state
+
+
+def coefficients(db: Path) -> dict[tuple, tuple]:
+    """The S003 estimates of ``db``: (table, column, outcome, term) -> (estimate, SE, N)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(f'SELECT "table", "column", outcome, term, estimate, std_error, n_obs '
+                           f"FROM {COEFFICIENTS}").fetchall()
+    return {tuple(r[:4]): tuple(r[4:]) for r in rows}
+
+
+# --- a second process querying the analysts' copy ---------------------------------------------
+
+READER_TABLES = ("raw._load_log", "raw.city_yearbook", "raw.ceads_intermediate", "marts.city_year",
+                 "marts.city_pair_period", COEFFICIENTS)
+
+
+def read_until_stopped(copy: str, out: str, stop: str) -> None:
+    """Query the analysts' copy again and again, as an analyst's session would, each time on a
+    new read-only connection, until the file ``stop`` exists; one JSON line per query: the
+    tables' counts and hashes, or the error."""
+    with open(out, "w", encoding="utf-8") as log:
+        while not os.path.exists(stop):
+            record = {"inode": os.stat(copy).st_ino}
+            try:
+                with duckdb.connect(copy, read_only=True) as con:
+                    con.execute("BEGIN")  # one snapshot for every table of the query
+                    record["state"] = {t: list(con.execute(
+                        f"SELECT count(*), sum(hash(x)) FROM {t} x").fetchone())
+                        for t in READER_TABLES}
+            except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+                record["error"] = f"{type(exc).__name__}: {exc}"
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            time.sleep(0.05)
+
+
+def start_reader(site: Site, work: Path) -> tuple[subprocess.Popen, Path, Path]:
+    out, stop = work / "reads.jsonl", work / "stop"
+    proc = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, ops_support; ops_support.read_until_stopped(*sys.argv[1:])",
+         str(site.copy), str(out), str(stop)],
+        cwd=Path(__file__).parent, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    return proc, out, stop
+
+
+def reader_state(copy: Path) -> dict[str, list]:
+    """What the reader records for a finished copy."""
+    with duckdb.connect(str(copy), read_only=True) as con:
+        return {t: list(con.execute(f"SELECT count(*), sum(hash(x)) FROM {t} x").fetchone())
+                for t in READER_TABLES}
