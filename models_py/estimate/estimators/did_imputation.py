@@ -37,6 +37,7 @@ from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov
 
 RESIDUAL = "_imputation_residual"
+LSQR_TOL = 1e-10   # pyfixest recovers fixed effects by lsqr; its default 1e-6 shows in the 4th digit
 
 
 def _dynamic(spec: Spec) -> bool:
@@ -117,7 +118,7 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stage1 = pf.feols(first, data=data[untreated], vcov="iid")
-        stage1.fixef()
+        stage1.fixef(atol=LSQR_TOL, btol=LSQR_TOL)
         imputed = np.asarray(stage1.predict(newdata=data), float)
     keep = np.isfinite(imputed)
     sample = data[keep].reset_index(drop=True)
