@@ -20,6 +20,8 @@ import matplotlib.image as mpimg
 import pandas as pd
 import pytest
 
+from study_support import coef, covers, stat, upstream
+
 from models_py.estimate.specs import load_study
 from models_py.generate.estimands import codes, fe_2sls, fe_ols
 
@@ -32,22 +34,10 @@ def s000(warehouse):
             "publish": warehouse.publish_dir / "s000", "study": load_study("s000")}
 
 
-def coef(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
-    r = rows[(rows["table"] == table) & (rows["column"] == column) & (rows["term"] == term)]
-    assert len(r) == 1, (table, column, term, len(r))
-    return r.iloc[0]
 
 
-def stat(stats: pd.DataFrame, table: str, column: int, name: str) -> float:
-    r = stats[(stats["table"] == table) & (stats["column"] == column)
-              & (stats["statistic"] == name)]
-    assert len(r) == 1, (table, column, name)
-    return float(r["value"].iloc[0])
 
 
-def covers(r: pd.Series, target: float, where: str) -> None:
-    assert r["ci_low"] < target < r["ci_high"], \
-        f"{where}: planted {target:.5f} outside [{r['ci_low']:.5f}, {r['ci_high']:.5f}]"
 
 
 def test_planted_effect_inside_the_95_ci_of_the_baseline(s000):
@@ -154,17 +144,9 @@ def test_published_files_hold_the_tables_and_figures(s000):
 
 
 def test_lineage_reaches_the_raw_files():
-    from dagster_project.definitions import defs
-
-    graph = defs.resolve_asset_graph()
     for key in (["results", "s000_baseline"], ["figures", "s000_lags"]):
-        seen, todo = set(), list(graph.get(dg.AssetKey(key)).parent_keys)
-        while todo:
-            k = todo.pop()
-            if k not in seen:
-                seen.add(k)
-                todo.extend(graph.get(k).parent_keys)
+        seen = upstream(key)
         assert dg.AssetKey(["landing", "city_yearbook"]) in seen, key
         assert dg.AssetKey(["landing", "eps"]) in seen, key
-    assert dg.AssetKey(["marts", "digital_infrastructure_weights"]) in graph.get(
-        dg.AssetKey(["results", "s000_di_weights"])).parent_keys
+    assert dg.AssetKey(["marts", "digital_infrastructure_weights"]) in upstream(
+        ["results", "s000_di_weights"])

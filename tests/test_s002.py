@@ -29,6 +29,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from study_support import coef, covers, upstream
+
 from models_py.estimate.specs import STUDIES_DIR, load_study
 from models_py.generate.estimands import codes, fe_ols, imputation_att
 
@@ -46,15 +48,8 @@ def s002(warehouse):
             "publish": warehouse.publish_dir / "s002", "study": load_study("s002")}
 
 
-def coef(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
-    r = rows[(rows["table"] == table) & (rows["column"] == column) & (rows["term"] == term)]
-    assert len(r) == 1, (table, column, term, len(r))
-    return r.iloc[0]
 
 
-def covers(r: pd.Series, target: float, where: str) -> None:
-    assert r["ci_low"] < target < r["ci_high"], \
-        f"{where}: planted {target:.6f} outside [{r['ci_low']:.6f}, {r['ci_high']:.6f}]"
 
 
 def test_pairs_kept_by_pre_pilot_economic_ties(s002):
@@ -168,16 +163,8 @@ def test_published_files_hold_the_tables_and_figures(s002):
 
 
 def test_lineage_reaches_the_raw_files():
-    from dagster_project.definitions import defs
-
-    graph = defs.resolve_asset_graph()
     for key in (["results", "s002_baseline"], ["results", "s002_policy_tool_effects"],
                 ["figures", "s002_event_study"]):
-        seen, todo = set(), list(graph.get(dg.AssetKey(key)).parent_keys)
-        while todo:
-            k = todo.pop()
-            if k not in seen:
-                seen.add(k)
-                todo.extend(graph.get(k).parent_keys)
+        seen = upstream(key)
         for source in ("city_yearbook", "eps", "policy_texts"):
             assert dg.AssetKey(["landing", source]) in seen, (key, source)

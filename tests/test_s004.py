@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from study_support import coef, upstream
+
 from models_py.estimate.specs import load_study
 from models_py.generate.estimands import codes, fe_ols
 
@@ -41,10 +43,6 @@ def s004(warehouse):
             "publish": warehouse.publish_dir / "s004", "study": load_study("s004")}
 
 
-def coef(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
-    r = rows[(rows["table"] == table) & (rows["column"] == column) & (rows["term"] == term)]
-    assert len(r) == 1, (table, column, term, len(r))
-    return r.iloc[0]
 
 
 def planted_component(s004, outcome: str) -> np.ndarray:
@@ -147,15 +145,7 @@ def test_published_files_hold_the_tables_and_figures(s004):
 
 
 def test_lineage_reaches_the_raw_files():
-    from dagster_project.definitions import defs
-
-    graph = defs.resolve_asset_graph()
     for key in (["results", "s004_growth"], ["results", "s004_cluster_index"]):
-        seen, todo = set(), list(graph.get(dg.AssetKey(key)).parent_keys)
-        while todo:
-            k = todo.pop()
-            if k not in seen:
-                seen.add(k)
-                todo.extend(graph.get(k).parent_keys)
+        seen = upstream(key)
         for source in ("county_yearbook", "asif"):
             assert dg.AssetKey(["landing", source]) in seen, (key, source)
