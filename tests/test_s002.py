@@ -15,8 +15,8 @@ files and the lineage.
 The small default has 46 cities, 44 of them pilots, so from 2020 on almost every pair is
 treated and the few untreated pairs carry the comparison: at the documented threshold the CIs
 cover their targets, while the robustness thresholds and the joint tool column (three tool
-indices at once) are held to three standard errors of theirs. The full-size report, with 290
-cities of which 165 pilots, shows every column against its target.
+indices at once) are held to three standard errors of theirs. The full-size report, with 296
+cities of which 156 are pilots, shows every column against its target.
 """
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ import pytest
 from study_support import coef, upstream
 
 from models_py.estimate.specs import load_study
+from models_py.generate.county_world import planted_component
 from models_py.generate.estimands import codes, fe_ols
 
 
@@ -31,31 +32,13 @@ from models_py.generate.estimands import codes, fe_ols
 def s004(warehouse):
     truth = warehouse.truth["S004"]
     mart = warehouse.query("SELECT * FROM marts.county_year")
-    planted = pd.DataFrame(truth["clusters"]).set_index("county_id")
-    start = mart["county_id"].map(planted["start_year"])
-    kind = mart["county_id"].map(planted["entrepreneurial"]).astype("boolean").fillna(False)
-    present = (mart["year"] >= start).fillna(False).astype(bool)
-    mart = mart.assign(planted_entrepreneurial=present & kind.astype(bool),
-                       planted_other=present & ~kind.astype(bool))
+    growth = planted_component(truth, mart, "gdp_growth")
+    rural = planted_component(truth, mart, "log_rural_income")
+    mart = mart.assign(planted_entrepreneurial=rural > 0, planted_other=(growth > 0) & (rural == 0))
     return {"rows": warehouse.query("SELECT * FROM results.s004_coefficients"),
             "stats": warehouse.query("SELECT * FROM results.s004_statistics"),
-            "mart": mart, "estimands": truth["estimands"],
+            "mart": mart, "truth": truth, "estimands": truth["estimands"],
             "publish": warehouse.publish_dir / "s004", "study": load_study("s004")}
-
-
-
-
-def planted_component(s004, outcome: str) -> np.ndarray:
-    """The part of an outcome the planted clusters add, by county-year."""
-    est = s004["estimands"]
-    growth, rural = est["cluster_on_growth"]["value"], \
-        est["entrepreneurial_cluster_on_rural_income"]["value"]
-    m = s004["mart"]
-    ent, other = m["planted_entrepreneurial"].to_numpy(float), m["planted_other"].to_numpy(float)
-    return {"gdp_growth": growth["entrepreneurial"] * ent + growth["other"] * other,
-            "log_rural_income": rural * ent,
-            "log_income_gap": -rural * ent,
-            "log_urban_income": 0.0 * ent}[outcome]
 
 
 def target(s004, outcome: str, regressors: list[str]) -> dict[str, float]:
@@ -64,7 +47,7 @@ def target(s004, outcome: str, regressors: list[str]) -> dict[str, float]:
     m = s004["mart"]
     keep = m[outcome].notna().to_numpy()
     x = m.loc[keep, regressors].astype(float).to_numpy()
-    y = planted_component(s004, outcome)[keep]
+    y = planted_component(s004["truth"], m, outcome)[keep]
     fe = [codes(m.loc[keep, "county_id"]), codes(m.loc[keep, "year"])]
     return dict(zip(regressors, fe_ols(y, x, fe)))
 
