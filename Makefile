@@ -48,11 +48,13 @@ ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m dagster_project.definitions -h $(UI_HOST) -p $(UI_PORT)
 
 # Benchmarks on the full default (run `make demo` first): input-output engine, the CEADs
-# workbook reader and the whole refresh with the CEADs tables as xlsx, then studies S003 and S001.
+# workbook reader and the whole refresh with the CEADs tables as xlsx, then the studies
+# S003, S001, and S000, S002 and S004.
 bench: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python bench/bench_io.py --raw $(RAW_DATA_DIR)
 	$(BIN)/python bench/bench_s003.py
 	$(BIN)/python bench/bench_s001.py
+	$(BIN)/python bench/bench_studies.py
 
 clean:
 	rm -rf data/warehouse*.duckdb* dbt/target .dagster_home

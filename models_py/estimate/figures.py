@@ -6,7 +6,7 @@ of its frames (``"draws"``, ``"sensitivity"``, ...), as stored in the warehouse.
 
 | kind | what |
 |---|---|
-| ``profile`` | coefficients with confidence bands along an expansion key (e.g. distance tier), one panel per term or per value of another key |
+| ``profile`` | coefficients with confidence bands along an expansion key (e.g. distance tier or lag), one panel per term or per value of another key |
 | ``event_study`` | event-time coefficients of one or more estimators side by side, 95% CIs |
 | ``placebo`` | the placebo distribution of randomization inference against the real estimate |
 | ``sensitivity`` | relative-magnitude bounds of the post-period effect against Mbar |
@@ -39,15 +39,19 @@ def _ci(fig: dict) -> tuple[int, tuple[str, str]]:
 
 def profile(study: Study, fig: dict, read: Reader):
     """Coefficient profiles along the values of an expansion key (``x``), in the order the
-    study expands them; ``panels.by`` is ``term`` or another expansion key."""
+    study expands them; ``panels.by`` is ``term`` or another expansion key. Each spec's
+    reported term is drawn (``term`` picks one where a spec reports several); tick labels are
+    ``x_labels[value]``, else ``x_format`` filled with the value."""
     rows = read(fig["table"], "")
+    rows = rows[~rows["is_control"].astype(bool)]
     meta = rows["meta"].map(json.loads)
     x_key, by = fig["x"], fig["panels"]["by"]
     rows = rows.assign(_x=meta.map(lambda m: m.get(x_key)),
                        _panel=rows["term"] if by == "term" else meta.map(lambda m: m.get(by)))
     if "term" in fig:
         rows = rows[rows["term"] == fig["term"]]
-    order = [str(v) for v in study.expansions[(fig["table"], x_key)]]
+    order = [v.get("label", str(v)) if isinstance(v, dict) else str(v)
+             for v in study.expansions[(fig["table"], x_key)]]
     level, (lo, hi) = _ci(fig)
     values = fig["panels"]["values"]
     titles = fig["panels"].get("titles", {})
@@ -59,7 +63,9 @@ def profile(study: Study, fig: dict, read: Reader):
         ax.plot(x, r["estimate"], "o-", color="black", label="coefficient")
         ax.plot(x, r[lo], "--", color="tab:blue", label=f"{level}% CI")
         ax.plot(x, r[hi], "--", color="tab:blue")
-        ax.set_xticks(x, [fig.get("x_format", "{}").format(t) for t in order], rotation=20)
+        ticks = [fig.get("x_labels", {}).get(t) or fig.get("x_format", "{}").format(t)
+                 for t in order]
+        ax.set_xticks(x, ticks, rotation=20)
         ax.set_title(titles.get(value, f"{study.label(value)} by {study.label(x_key)}"))
         ax.set_xlabel(fig.get("x_label", study.label(x_key)))
         ax.set_ylabel(fig.get("y_label", "Coefficient"))

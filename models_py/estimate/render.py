@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from models_py.estimate.estimators import wild_bootstrap
 from models_py.estimate.specs import Spec, Study
 
 STARS = "*** p<0.01, ** p<0.05, * p<0.1."
@@ -73,7 +74,20 @@ def regression_note(study: Study, specs: list[Spec], extra: str = "") -> str:
         se = "Heteroskedasticity-robust standard errors in parentheses."
     fes = [f for s in specs for f in s.fixed_effects]
     fe = f" {_names(study, fes).capitalize()} fixed effects." if fes else ""
-    return " ".join(p for p in (se + fe, STARS, extra) if p)
+    return " ".join(p for p in (se + fe, bootstrap_note(study, specs), STARS, extra) if p)
+
+
+def bootstrap_note(study: Study, specs: list[Spec]) -> str:
+    """The sentence on wild cluster bootstrap p-values, if any spec of the table has them."""
+    booted = [s for s in specs if wild_bootstrap.settings(s)]
+    if not booted:
+        return ""
+    opt = wild_bootstrap.settings(booted[0])
+    iv = (" (2SLS columns: the Anderson–Rubin test, bootstrapped in the reduced form)"
+          if any(s.kind == "iv" for s in booted) else "")
+    return (f"Wild cluster bootstrap p-values in brackets{iv}: null imposed, "
+            f"{opt['weights'].capitalize()} weights, {int(opt['reps']):,} replications, "
+            f"clusters by {_names(study, [s.cluster for s in booted])}.")
 
 
 # ------------------------------------------------------------------------------ grids
@@ -101,18 +115,24 @@ def regression_grid(study: Study, info: dict, specs: list[Spec], rows: pd.DataFr
     key = rows.set_index(["column", "term"])
     body, se_rows = [], set()
     for term in terms:
-        coef, se = [term_label(study, term, level.get(term, np.nan))], [""]
+        coef, se, boot = [term_label(study, term, level.get(term, np.nan))], [""], [""]
         for s in specs:
             if (s.column, term) in key.index:
                 r = key.loc[(s.column, term)]
                 coef.append(num(r["estimate"]) + stars(r["p"]))
                 se.append(f"({num(r['std_error'])})")
+                wild = float(r.get("wild_p", np.nan))
+                boot.append(f"[{num(wild)}]" if np.isfinite(wild) else "")
             else:
                 coef.append("")
                 se.append("")
+                boot.append("")
         body.append(coef)
         se_rows.add(len(body))
         body.append(se)
+        if any(boot[1:]):
+            se_rows.add(len(body))
+            body.append(boot)
     rule = len(body)
     for g in study.control_groups:
         body.append([study.label(g)] + ["Yes" if g in s.controls else "No" for s in specs])
@@ -160,23 +180,29 @@ def descriptive_frame(df: pd.DataFrame, variables: list[str]) -> pd.DataFrame:
                          "min": d.min().values, "max": d.max().values})
 
 
-def descriptive_grid(stats: pd.DataFrame, study: Study, title: str, relation: str) -> Grid:
+def descriptive_grid(stats: pd.DataFrame, study: Study, title: str, relation: str,
+                     sample: str = "") -> Grid:
     body = [[study.label(r.variable), f"{int(r.n):,}", num(r.mean), num(r.median), num(r.std),
              num(r.min), num(r.max)] for r in stats.itertuples()]
+    where = f" where {sample}" if sample else ""
     return Grid(title, [["Variable", "N", "Mean", "Median", "Std", "Min", "Max"]], body,
-                note=f"Observations of {relation}.")
+                note=f"Observations of {relation}{where}.")
 
 
 def frame_grid(frame: pd.DataFrame, columns: dict[str, str], title: str, note: str = "",
-               study: Study | None = None) -> Grid:
+               study: Study | None = None, formats: dict[str, str] | None = None) -> Grid:
     """A plain table of a frame's ``columns`` (column -> header); numbers formatted as in
-    regression tables, text cells through the study's labels."""
+    regression tables (whole numbers with thousands separators), or by ``formats`` (column ->
+    Python format, e.g. ``"{:.0f}"`` for a year), text cells through the study's labels."""
+    formats = formats or {}
     body = []
     for _, r in frame.iterrows():
         cells = []
         for c in columns:
             v = r[c]
-            if isinstance(v, str):
+            if c in formats and v is not None and not pd.isna(v):
+                cells.append(formats[c].format(v))
+            elif isinstance(v, str):
                 cells.append(study.label(v) if study else v)
             elif isinstance(v, (int, np.integer)):
                 cells.append(f"{v:,}")

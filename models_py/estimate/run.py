@@ -11,6 +11,7 @@ every failed spec and the warehouse keeps its previous results.
 """
 from __future__ import annotations
 
+import keyword
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
 def _filter_columns(sample: str) -> list[str]:
     """The names a sample filter mentions (read with the mart when they are its columns)."""
     words = sample.replace("(", " ").replace(")", " ").split()
-    return [w for w in words if w.isidentifier() and w not in ("and", "or", "not", "in")]
+    return [w for w in words if w.isidentifier() and not keyword.iskeyword(w)]
 
 
 def estimate_table(inputs: dict[str, pd.DataFrame], study: Study, table: str,
@@ -119,13 +120,15 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
     grids: dict[str, render.Grid] = {}
     if info["type"] == "descriptives":
         relation = info.get("mart") or study.mart
-        rows = render.descriptive_frame(read_relation(con, relation, info["variables"]),
+        sample = info.get("sample", "")
+        data = read_relation(con, relation, [*info["variables"], *_filter_columns(sample)])
+        rows = render.descriptive_frame(estimators.sample(data, sample),
                                         info["variables"]).assign(study=study.name)
-        grids[table] = render.descriptive_grid(rows, study, info["title"], relation)
+        grids[table] = render.descriptive_grid(rows, study, info["title"], relation, sample)
     elif info["type"] == "frame" and "source" in info:
         rows = read_relation(con, info["source"]).assign(study=study.name)
         grids[table] = render.frame_grid(rows, info["show"], info["title"],
-                                         info.get("note", ""), study)
+                                         info.get("note", ""), study, info.get("formats"))
     else:
         rows, statistics, frames = estimate_table(table_inputs(con, study, table), study,
                                                   table, progress)
@@ -133,7 +136,8 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
             grids.update(render.table_grids(study, table, rows, statistics))
     for name, spec in info.get("frames", {}).items():
         grids[f"{table}_{name}"] = render.frame_grid(frames[name], spec["show"],
-                                                     spec["title"], spec.get("note", ""), study)
+                                                     spec["title"], spec.get("note", ""), study,
+                                                     spec.get("formats"))
     tables = {results_table(study, table): rows}
     if len(statistics):
         tables[results_table(study, table, "statistics")] = statistics

@@ -50,7 +50,7 @@ class Spec:
     controls: tuple[str, ...]            # control groups, e.g. ("city1", "city2")
     control_vars: tuple[str, ...]        # the variables of those groups
     fixed_effects: tuple[str, ...]
-    cluster: str                         # CRV1 cluster variable; "" = heteroskedasticity-robust
+    cluster: str                         # CRV1 cluster variable, "a+b" two-way; "" = HC1
     sample: str                          # pandas query; "" = all rows
     label: str
     mart: str = ""                       # the relation the spec is estimated on
@@ -66,15 +66,16 @@ class Spec:
 
     @property
     def vcov(self) -> dict | str:
-        """pyfixest's vcov argument: CRV1 by the cluster variable, else HC1."""
+        """pyfixest's vcov argument: CRV1 by the cluster variable(s), else HC1."""
         return {"CRV1": self.cluster} if self.cluster else "hetero"
 
     @property
     def variables(self) -> list[str]:
-        """Mart columns of the formula, fixed effects and cluster (interaction terms split)."""
+        """Mart columns of the formula, fixed effects and cluster (interaction terms and two-way
+        clusters split)."""
         names = [self.outcome, *self.regressors, *self.control_vars, *self.fixed_effects,
-                 self.cluster]
-        return list(dict.fromkeys(v for n in names if n for v in n.split(":")))
+                 *self.cluster.split("+")]
+        return list(dict.fromkeys(v.strip() for n in names if n for v in n.split(":")))
 
 
 @dataclass
@@ -161,7 +162,8 @@ def _columns(table: dict, expanded: dict) -> list[tuple[dict, dict]]:
         expanded[(table["table"], k)] = v
     out = []
     for n, combo in enumerate(itertools.product(*values), start=1):
-        col, meta = {"column": n, "outcome": table.get("outcome", "")}, {}
+        col, meta = {"column": n, **({"outcome": table["outcome"]} if "outcome" in table
+                                     else {})}, {}
         for k, v in zip(keys, combo):
             _apply(k, table["expand"][k], v, col, meta)
         if "label" in table and "label" not in col:

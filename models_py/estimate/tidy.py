@@ -1,7 +1,8 @@
 """What every estimator returns, and the tidy coefficient rows the warehouse stores.
 
 An :class:`Estimate` holds one row per reported term (estimate, standard error, t, p, 95% and
-90% confidence intervals), the fit's size and fit statistics, named diagnostic ``statistics``
+90% confidence intervals, and a wild cluster bootstrap p-value where the spec asks for one),
+the fit's size and fit statistics, named diagnostic ``statistics``
 (a pre-trend test, a randomization p-value, first-stage F statistics, ...) and named extra
 ``frames`` (placebo draws, a balance table, variance inflation factors). ``coefficient_rows``
 turns it into the rows of ``results.<study>_<table>``: one per (spec, term), carrying the
@@ -22,10 +23,10 @@ from scipy import stats as sps
 from models_py.estimate.specs import Spec
 
 TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low", "ci_high",
-                "ci90_low", "ci90_high"]
+                "ci90_low", "ci90_high", "wild_p"]
 COLUMNS = ["study", "table", "column", "kind", "label", "outcome", "term", "event_time",
            "is_control", "estimate", "std_error", "t", "p", "ci_low", "ci_high", "ci90_low",
-           "ci90_high", "n_obs", "r2", "r2_within", "fixed_effects", "controls", "vcov",
+           "ci90_high", "wild_p", "n_obs", "r2", "r2_within", "fixed_effects", "controls", "vcov",
            "cluster", "n_clusters", "sample", "formula", "meta", "seconds"]
 STATISTIC_COLUMNS = ["study", "table", "column", "statistic", "value"]
 
@@ -100,7 +101,7 @@ def from_pyfixest(model, formula: str, **statistics: float) -> Estimate:
     """An :class:`Estimate` of a fitted pyfixest model (N, R², within R², clusters)."""
     g = getattr(model, "_G", None)
     n_clusters = (math.nan if g is None or (np.ndim(g) and not len(g))
-                  else float(np.ravel(g)[0]))
+                  else float(np.min(np.ravel(g))))   # two-way: the smaller dimension
     return Estimate(terms=terms_from_pyfixest(model), n_obs=int(model._N), formula=formula,
                     r2=float(getattr(model, "_r2", math.nan)),
                     r2_within=float(getattr(model, "_r2_within", math.nan)),

@@ -7,14 +7,22 @@ idiosyncratic noise. From the year a city becomes a cross-border e-commerce pilo
 moves toward 1 and its idiosyncratic volatility falls, both by a share that scales with the
 intensity of its supply-, environment- and demand-oriented policy tools (the keyword rates its
 policy texts are written with).
+
+The study measures synchronization between pairs of cities, -|growth_a - growth_b|;
+:func:`pair_effects` states, in those units, what its estimators target: each estimator applied
+to the synchronization gain against the same world without the pilots' pull.
 """
 from __future__ import annotations
 
 import numpy as np
 
+import pandas as pd
+
 from models_py import reference
 from models_py.generate import latent as latent_mod
+from models_py.generate.estimands import codes, fe_ols, imputation_att
 from models_py.generate.latent import world_rng
+from models_py.generate.mrio_world import great_circle_km
 
 S002_LOADING_RANGE = (0.6, 1.4)     # city loadings on the national cycle
 S002_SIGMA_RANGE = (0.01, 0.02)     # idiosyncratic sd of log GDP per capita
@@ -23,6 +31,9 @@ S002_SHRINK_MAX = 0.80
 S002_TOOL_LOG_MEAN, S002_TOOL_LOG_SD = np.log(2.5), 0.5  # keywords per document, by tool type
 S002_TOOL_MEAN = float(np.exp(S002_TOOL_LOG_MEAN + S002_TOOL_LOG_SD ** 2 / 2))
 TOOL_TYPES = ("supply", "environment", "demand")
+# Pair samples the truth states effects for: pairs whose pre-pilot economic ties are at or above
+# this percent rank among all pairs (0 keeps every pair).
+TIE_THRESHOLDS = (0.0, 0.25, 0.5, 0.75)
 
 
 def plant(seed, lat, years) -> dict:
@@ -65,6 +76,7 @@ def plant(seed, lat, years) -> dict:
     anchor = list(years).index(latent_mod.BASE_YEAR) if latent_mod.BASE_YEAR in years else 0
     national = np.cumsum(c) - np.cumsum(c)[anchor]         # national level cycle, 0 in 2012
     level = lam * national[None, :] + sig * eps
+    level_without = loading[:, None] * national[None, :] + sigma[:, None] * eps
 
     truth = {
         "unit": "city pair-year",
@@ -99,4 +111,96 @@ def plant(seed, lat, years) -> dict:
         "tool_rate_mean": round(S002_TOOL_MEAN, 4),
         "city_shrink": {c_: round(float(s), 4) for c_, s in zip(pilots["city_id"], shrink)},
     }
-    return {"level_deviation": level, "pilots": pilots, "truth": truth}
+    return {"level_deviation": level, "level_deviation_without_pilots": level_without,
+            "pilots": pilots, "truth": truth}
+
+
+def _pair_panel(world, listed: np.ndarray) -> pd.DataFrame:
+    """Unordered pairs of the cities each yearbook lists, by year, as the warehouse forms them:
+    synchronization of the two cities' GDP per capita growth in the data and without the
+    pilots' pull (from the second year on), the pair's treatment (a city of the pair treated)
+    and the percent rank among pairs of its mean gravity ties before the first pilot year."""
+    ids = world.cities["city_id"].to_numpy()
+    years = np.sort(world.panel["year"].unique())
+    panel = world.panel.set_index(["city_id", "year"])
+    wide = lambda s: s.unstack("year").reindex(index=ids, columns=years).to_numpy(float)  # noqa: E731
+    lg, lg0 = np.log(wide(panel["gdp_per_capita"])), np.log(wide(world.gdppc_without_cbec))
+    mass = np.sqrt(wide(panel["pop_resident"]) * wide(panel["gdp"]))
+    growth = np.full_like(lg, np.nan)
+    growth0 = np.full_like(lg, np.nan)
+    consecutive = listed[:, 1:] & listed[:, :-1]
+    growth[:, 1:] = np.where(consecutive, np.diff(lg, axis=1), np.nan)
+    growth0[:, 1:] = np.where(consecutive, np.diff(lg0, axis=1), np.nan)
+    roster = reference.cities().set_index("city_id").loc[ids]
+    dist = great_circle_km(roster["longitude"].to_numpy(float), roster["latitude"].to_numpy(float))
+    policy = reference.first_policy_years("ref_cbec_pilot", ids)
+    first = np.array([policy.get(c, np.inf) for c in ids], float)
+    a, b = np.triu_indices(len(ids), k=1)
+    a, b = np.where(ids[a] < ids[b], a, b), np.where(ids[a] < ids[b], b, a)
+    frames = []
+    for t, year in enumerate(years):
+        both = listed[a, t] & listed[b, t]
+        ia, ib = a[both], b[both]
+        frames.append(pd.DataFrame({
+            "a": ia, "b": ib, "year": year,
+            "bcs": -np.abs(growth[ia, t] - growth[ib, t]),
+            "bcs_without": -np.abs(growth0[ia, t] - growth0[ib, t]),
+            "ties": mass[ia, t] * mass[ib, t] / dist[ia, ib] ** 2,
+            "treated_a": year >= first[ia], "treated_b": year >= first[ib]}))
+    pairs = pd.concat(frames, ignore_index=True)
+    before = pairs[pairs["year"] < first[np.isfinite(first)].min()]
+    strength = before.groupby(["a", "b"])["ties"].mean().rank(method="min")
+    strength = (strength - 1) / max(len(strength) - 1, 1)
+    pairs["percentile"] = pd.MultiIndex.from_frame(pairs[["a", "b"]]).map(strength)
+    return pairs[pairs["year"] > years[0]].reset_index(drop=True)
+
+
+def pair_effects(world, docs: pd.DataFrame, listed: np.ndarray) -> dict:
+    """What the S002 estimators target, in units of synchronization -|g_a - g_b|, for the pair
+    samples of TIE_THRESHOLDS: each estimator (pair and year fixed effects) applied to the
+    synchronization gain, the data's minus that of the same world without the pilots' pull.
+    ``docs`` are the policy documents with their keyword counts by tool type; a pilot city's
+    tool index is its keywords per document relative to the mean over the pilot cities with
+    documents, and a pair's is the sum over its treated cities. ``listed``: which cities each
+    year's yearbook lists (cities x years)."""
+    pairs = _pair_panel(world, listed)
+    ids = world.cities["city_id"].to_numpy()
+    per_doc = docs.groupby("city_id")[list(TOOL_TYPES)].sum().div(docs.groupby("city_id").size(),
+                                                                   axis=0)
+    index = (per_doc / per_doc.mean()).reindex(ids).fillna(0.0).to_numpy()
+    for k, tool in enumerate(TOOL_TYPES):
+        pairs[f"did_tool_{tool}"] = (pairs["treated_a"] * index[pairs["a"], k]
+                                     + pairs["treated_b"] * index[pairs["b"], k])
+    pairs["treated"] = (pairs["treated_a"] | pairs["treated_b"]).astype(float)
+    pairs["gain"] = pairs["bcs"] - pairs["bcs_without"]
+    pairs = pairs.dropna(subset=["gain", "percentile"])
+    out = {}
+    for threshold in TIE_THRESHOLDS:
+        sub = pairs[pairs["percentile"] >= threshold]
+        unit, year = codes(sub["a"] * len(ids) + sub["b"]), codes(sub["year"])
+        gain, treated = sub["gain"].to_numpy(), sub["treated"].to_numpy()
+        row = {"pairs": int(len(np.unique(unit))), "rows": int(len(sub)),
+               "twfe": float(fe_ols(gain, treated, [unit, year])[0]),
+               "att_imputation": imputation_att(gain, treated > 0, unit, year)}
+        tools = [f"did_tool_{t}" for t in TOOL_TYPES]
+        for tool in tools:
+            x = np.column_stack([treated, sub[tool]])
+            row[tool] = float(fe_ols(gain, x, [unit, year])[1])
+        joint = fe_ols(gain, np.column_stack([treated, sub[tools].to_numpy()]), [unit, year])
+        row["joint"] = {t: float(v) for t, v in zip(tools, joint[1:])}
+        out[str(threshold)] = _rounded(row)
+    out["how"] = ("by the pairs' pre-pilot economic ties (percent rank of the mean gravity ties "
+                  "before the first pilot year, at or above the key): each estimator with pair and "
+                  "year fixed effects applied to the synchronization gain, -|g_a - g_b| of the "
+                  "data minus that of the same world without the pilots' pull on the cycle; twfe: "
+                  "slope on treated; att_imputation: the imputation estimator; did_tool_<k>: the "
+                  "slope on the pair's tool index beside treated; joint: the three tool indices "
+                  "together beside treated. An estimate on the warehouse differs from these by "
+                  "noise only.")
+    return out
+
+
+def _rounded(value):
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return round(value, 7) if isinstance(value, float) else value

@@ -23,9 +23,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from models_py.generate import eps_files, policy_files, yearbook_files
+from models_py import reference
+from models_py.generate import business_cycle, eps_files, policy_files, yearbook_files
 from models_py.generate.business_cycle import TOOL_TYPES
-from models_py.generate.city_world import build_city_world
+from models_py.generate.city_world import build_city_world, yearbook_listing
 from models_py.generate.county_world import build_county_world
 from models_py.generate.firm_record_files import write_asif
 from models_py.generate.scale import Scale
@@ -59,6 +60,9 @@ def write_all(out_dir: Path, sc: Scale, latent: pd.DataFrame, seed: int,
 
     truth = world.truth
     truth["S002"]["policy_texts"] = _policy_truth(world, docs)
+    roster = reference.cities().set_index("city_id").loc[world.cities["city_id"]]
+    truth["S002"]["effects"] = business_cycle.pair_effects(
+        world, docs, yearbook_listing(roster, sc.city_years))
     truth["S004"] = county.truth
     return truth
 

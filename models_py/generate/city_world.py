@@ -43,6 +43,7 @@ from models_py.generate.scale import Scale
 from models_py.reference import first_policy_years
 
 YEARBOOK_LEVELS = ("municipality", "prefecture_city")
+NO_ECONOMY_CITIES = ("460300",)  # 三沙市: a prefecture since 2012 with no economy to tabulate
 INTERNET_YEARS = tuple(range(2009, 2024))
 TELEPHONE_YEAR = 1984
 
@@ -75,6 +76,8 @@ class CityWorld:
     variables. ``cities``: one row per city (roster facts, treatment, 1984 telephones).
     ``provinces``: province-year EPS series. ``internet_users``: national series (万人).
     ``pilots``: cross-border e-commerce pilot cities with their policy-tool rates.
+    ``gdppc_without_cbec``: GDP per capita by (city_id, year) in the same world without the
+    pilots' pull on the business cycle (the S002 counterfactual).
     """
     panel: pd.DataFrame
     cities: pd.DataFrame
@@ -82,6 +85,7 @@ class CityWorld:
     internet_users: pd.Series
     pilots: pd.DataFrame
     truth: dict
+    gdppc_without_cbec: pd.Series
 
 
 def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
@@ -105,6 +109,12 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
                   digital=digital, s001=s001)
     panel = _panel(**inputs, exposure=s001["exposure"])
     counterfactual = _panel(**inputs, exposure=np.zeros_like(s001["exposure"]))
+    without_di = _panel(**{**inputs, "digital": {**digital,
+                                                 "di_city": np.zeros_like(digital["di_city"])}},
+                        exposure=s001["exposure"])
+    s000_effects = digital_infrastructure.index_effects(
+        lat, years, yearbook_listing(roster, years), lg, base_lg + cycle["level_deviation"],
+        digital, panel, without_di)
 
     cities = pd.DataFrame({
         "city_id": lat["city_id"], "city_name": roster["city_name"].to_numpy(),
@@ -117,11 +127,25 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
     provinces = _province_series(seed, cities, panel, years)
     internet = _internet_users(seed)
     truth = {
-        "S000": digital["truth"],
+        "S000": {**digital["truth"], "index_effects": s000_effects},
         "S001": _s001_truth(s001, cities, panel, counterfactual, internet),
         "S002": cycle["truth"],
     }
-    return CityWorld(panel, cities, provinces, internet, cycle["pilots"], truth)
+    without_cbec = pd.Series(
+        np.exp(digital["converged_lg"] + cycle["level_deviation_without_pilots"]).ravel(),
+        index=pd.MultiIndex.from_product([lat["city_id"], years], names=["city_id", "year"]))
+    return CityWorld(panel, cities, provinces, internet, cycle["pilots"], truth, without_cbec)
+
+
+def yearbook_listing(roster: pd.DataFrame, years) -> np.ndarray:
+    """(cities, years): True where the city yearbook of the year lists the city with figures (a
+    municipality or prefecture-level 市 that exists that year and has an economy to tabulate);
+    ``roster`` is indexed by city_id."""
+    valid = (roster["valid_from"].to_numpy()[:, None] <= np.asarray(years)[None, :]) \
+        & (roster["valid_to"].to_numpy()[:, None] >= np.asarray(years)[None, :])
+    kept = roster["level"].isin(YEARBOOK_LEVELS).to_numpy() \
+        & ~roster.index.isin(NO_ECONOMY_CITIES)
+    return valid & kept[:, None]
 
 
 def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.DataFrame:

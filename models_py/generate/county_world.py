@@ -307,3 +307,27 @@ def _s004_truth(counties: pd.DataFrame, years, clusters: dict, firms: pd.DataFra
                        "distribution (90%) or three county specialties (10%)"},
         },
     }
+
+
+def planted_component(truth: dict, county_year: pd.DataFrame, outcome: str) -> np.ndarray:
+    """What the planted clusters add to ``outcome`` (``gdp_growth``, ``log_rural_income``,
+    ``log_urban_income`` or ``log_income_gap``) in each row of ``county_year`` (columns
+    ``county_id``, ``year``), from the S004 truth: a study's estimate on indicators of the
+    clusters differs from this component projected on those indicators by noise only."""
+    clusters = pd.DataFrame(truth["clusters"]).set_index("county_id")
+    start = county_year["county_id"].map(clusters["start_year"]).to_numpy(float)
+    kind = county_year["county_id"].map(clusters["entrepreneurial"]).fillna(False).to_numpy(bool)
+    present = county_year["year"].to_numpy(float) >= np.nan_to_num(start, nan=np.inf)
+    entrepreneurial, other = (present & kind).astype(float), (present & ~kind).astype(float)
+    est = truth["estimands"]
+    growth = est["cluster_on_growth"]["value"]
+    rural = est["entrepreneurial_cluster_on_rural_income"]["value"]
+    components = {"gdp_growth": growth["entrepreneurial"] * entrepreneurial
+                  + growth["other"] * other,
+                  "log_rural_income": rural * entrepreneurial,
+                  "log_urban_income": 0.0 * entrepreneurial,
+                  "log_income_gap": -rural * entrepreneurial}
+    if outcome not in components:
+        raise ValueError(f"no planted S004 component for {outcome!r}; expected one of "
+                         f"{sorted(components)}")
+    return components[outcome]

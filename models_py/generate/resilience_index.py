@@ -6,7 +6,8 @@ from the generator's own latent panel, independently of that code, so that the t
 state the index gain the planted component effects imply and tests can check the warehouse
 against it. The list of indicators, their dimensions and directions is not defined here: it is
 read from the seed ``ref_index_indicator`` that dbt reads too; only the indicator formulas and the
-entropy method are written out again, as the independent check.
+entropy method are written out again, as the independent check. The S000 truth fits its
+digital-infrastructure index with the same :func:`entropy_fit`.
 """
 from __future__ import annotations
 
@@ -74,11 +75,11 @@ class EntropyFit:
         return (self.standardize(components) * self.weights).sum(axis=1)
 
 
-def entropy_fit(components: pd.DataFrame) -> EntropyFit:
-    """Entropy weights of the index's indicators over the panel: min-max standardization
-    (reversed for negative indicators, plus 1e-4), p = x/sum(x), e = -sum(p ln p)/ln(N),
-    w = (1-e)/sum(1-e)."""
-    spec = reference.index_indicators(INDEX).set_index("indicator")
+def entropy_fit(components: pd.DataFrame, index: str = INDEX) -> EntropyFit:
+    """Entropy weights of an index's indicators (``index`` in ref_index_indicator, the
+    resilience index by default) over the panel: min-max standardization (reversed for negative
+    indicators, plus 1e-4), p = x/sum(x), e = -sum(p ln p)/ln(N), w = (1-e)/sum(1-e)."""
+    spec = reference.index_indicators(index).set_index("indicator")
     x = components[spec.index]
     fit = EntropyFit(x.min(), x.max(), spec["direction"] == "negative",
                      pd.Series(1.0, index=spec.index))

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 from models_py import reference
-from models_py.generate.city_world import YEARBOOK_LEVELS, CityWorld
+from models_py.generate.city_world import NO_ECONOMY_CITIES, YEARBOOK_LEVELS, CityWorld
 from models_py.generate.county_world import CountyWorld
 from models_py.generate.table_files import (DECIMALS, Table, files_rng, with_markers, write_csv,
                                             write_xlsx)
 
-NO_ECONOMY_CITIES = ("460300",)  # 三沙市: a prefecture since 2012 with no economy to tabulate
 # Indicators written for the urban districts too (``_市辖区``), with their world variable.
 URBAN_SCOPE = {"地区生产总值": "gdp_urban", "年末户籍人口": "pop_registered_urban"}
 MONEY = ("地区生产总值", "地方一般公共预算收入", "地方一般公共预算支出", "科学技术支出", "教育支出",

@@ -3,7 +3,9 @@
 -- D great-circle distance in km), for the years both cities are in the yearbook. A pair has
 -- strong ties in a year when R is above that year's median over all pairs, and strong ties
 -- overall when its mean R over the years before the first pilot year (ties_base) is above the
--- median of ties_base over all pairs, a fixed pre-treatment rule for keeping pairs.
+-- median of ties_base over all pairs, a fixed pre-treatment rule for keeping pairs;
+-- ties_base_percentile places the pair among all pairs (percent rank of ties_base, 0 = weakest,
+-- 1 = strongest), so a study keeps the pairs above any threshold it documents.
 with city_years as (
     select city_id, year, pop_resident, gdp
     from {{ ref('int_pair_city_year') }}
@@ -42,7 +44,10 @@ pair_strength as (
         city_a,
         city_b,
         ties_base,
-        ties_base > (select median(ties_base) from pair_base) as strong_tie
+        ties_base > (select median(ties_base) from pair_base) as strong_tie,
+        case when ties_base is not null
+             then percent_rank() over (partition by ties_base is null order by ties_base)
+        end as ties_base_percentile
     from pair_base
 )
 
@@ -54,6 +59,7 @@ select
     pair_years.ties > median(pair_years.ties) over (partition by pair_years.year)
         as strong_tie_year,
     pair_strength.ties_base,
-    pair_strength.strong_tie
+    pair_strength.strong_tie,
+    pair_strength.ties_base_percentile
 from pair_years
 inner join pair_strength using (city_a, city_b)

@@ -80,12 +80,20 @@ select
     {{ ln_positive('joined.urban_income / nullif(joined.rural_income, 0)') }} as log_income_gap,
     joined.n_firms,
     joined.cluster_index,
+    ln(1 + joined.cluster_index) as log_cluster_index,
     joined.cluster_index_industry,
     joined.n_cluster_industries,
     joined.cluster,
     joined.entrepreneurial_cluster,
     joined.cluster and not joined.entrepreneurial_cluster as other_cluster,
+    -- the first year the county's records show a cluster (null if they never do)
+    min(joined.year) filter (where joined.cluster) over county as first_cluster_year,
+    min(joined.year) filter (where joined.entrepreneurial_cluster) over county
+        as first_entrepreneurial_cluster_year,
+    coalesce(joined.year >= min(joined.year) filter (where joined.entrepreneurial_cluster)
+        over county, false) as since_entrepreneurial_cluster,
     joined.interpolated
 from joined
 left join counties using (county_id)
-window county_years as (partition by joined.county_id order by joined.year)
+window county_years as (partition by joined.county_id order by joined.year),
+    county as (partition by joined.county_id)

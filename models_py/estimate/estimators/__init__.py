@@ -64,6 +64,22 @@ def mart_columns(spec: Spec) -> list[str]:
     return [c for c in columns(spec) if c not in derived]
 
 
+def as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Boolean and nullable numeric columns as floats, a missing value as NaN (so that a
+    sample filter such as ``not (first_year == 1998)`` keeps the rows without a first year)."""
+    def numeric(dtype) -> bool:
+        return dtype == bool or (pd.api.types.is_extension_array_dtype(dtype)
+                                 and pd.api.types.is_numeric_dtype(dtype))
+    convert = [c for c in frame.columns if numeric(frame[c].dtype)]
+    return frame.astype({c: float for c in convert}) if convert else frame
+
+
+def sample(frame: pd.DataFrame, condition: str) -> pd.DataFrame:
+    """The rows of ``frame`` a sample filter (a pandas query; "" = all) keeps."""
+    frame = as_floats(frame)
+    return frame.query(condition) if condition else frame
+
+
 def sample_frame(mart: pd.DataFrame, spec: Spec, needed: list[str] | None = None
                  ) -> pd.DataFrame:
     """The rows and columns a spec is estimated on: sample filter applied, rows with a missing
@@ -72,13 +88,9 @@ def sample_frame(mart: pd.DataFrame, spec: Spec, needed: list[str] | None = None
     missing = [v for v in needed if v not in mart.columns]
     if missing:
         raise KeyError(f"columns {missing} not in {spec.mart}")
-    sub = mart.query(spec.sample) if spec.sample else mart
+    sub = sample(mart, spec.sample)
     cohort = spec.options.get("cohort")
     out = sub[needed].dropna(subset=[c for c in needed if c != cohort]).reset_index(drop=True)
-    for c in out.columns:
-        if out[c].dtype == bool or pd.api.types.is_extension_array_dtype(out[c].dtype) \
-                and pd.api.types.is_numeric_dtype(out[c].dtype):
-            out[c] = out[c].astype(float)
     if len(out) == 0:
         raise ValueError(f"sample {spec.sample or 'all'!r} has no complete rows")
     return out

@@ -12,12 +12,18 @@ endogenous regressor, the spec's only regressor; option ``instruments``). Statis
   K = L + controls, G clusters);
 - ``effective_f``: the Olea-Pflueger effective F and ``first_stage_f`` the first-stage F with
   the model's vcov, both from pyfixest's ``IV_Diag``.
+
+With option ``wild_bootstrap`` (:mod:`.wild_bootstrap`) the endogenous regressor's row gets the
+wild cluster bootstrap p-value of the Anderson-Rubin test of a zero effect: with one instrument
+that is the test of the instrument's coefficient in the reduced form (outcome on instrument,
+controls and fixed effects), which pyfixest can bootstrap (it bootstraps no IV fit) and which
+keeps its size however weak the instrument.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from models_py.estimate.estimators import ols, within
+from models_py.estimate.estimators import ols, wild_bootstrap, within
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
@@ -88,4 +94,23 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
                            data[spec.cluster or spec.fixed_effects[0]].to_numpy())
     est.statistics.update({**kp, "effective_f": float(model._eff_F),
                            "first_stage_f": float(model._f_stat_1st_stage)})
+    if wild_bootstrap.settings(spec):
+        est.terms = wild_bootstrap.attach(est.terms, {spec.regressors[0]: anderson_rubin_p(
+            data, spec)})
+        est.statistics["wild_reps"] = float(wild_bootstrap.settings(spec)["reps"])
     return est
+
+
+def anderson_rubin_p(data: pd.DataFrame, spec: Spec) -> float:
+    """Wild cluster bootstrap p-value of the reduced-form coefficient of the (single)
+    instrument: the Anderson-Rubin test that the endogenous regressor has no effect."""
+    if len(instruments(spec)) != 1:
+        raise ValueError("wild_bootstrap of an iv spec takes one instrument (the Anderson-Rubin "
+                         f"test in the reduced form); got {instruments(spec)}")
+    z = instruments(spec)[0]
+    rhs = " + ".join([z, *spec.control_vars])
+    fe = " + ".join(spec.fixed_effects)
+    formula = f"{spec.outcome} ~ {rhs}" + (f" | {fe}" if fe else "")
+    coded = wild_bootstrap.with_cluster_codes(data, spec)
+    model = ols.feols(formula, coded, spec, keep_data=True)
+    return wild_bootstrap.p_values(model, [z], spec)[z]

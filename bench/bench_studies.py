@@ -1,0 +1,235 @@
+"""Benchmark of studies S000, S002 and S004 on the full default, and their report pages.
+
+Each study runs whole (every table, figure and the collected results) in a child process of
+this script, on a scratch DuckDB file holding copies of the relations it reads; the script
+prints each study's wall time, its tables' times and the child's peak memory.
+
+With ``--report DIR --truth PATH`` it then writes ``DIR/<study>_full_default.md`` (and the
+study's main figure beside it): the values the truth file says each estimator targets against
+the estimates, then every published table.
+
+Data: the warehouse of WAREHOUSE_PATH (run ``make demo`` first), opened read-only.
+
+    .venv/bin/python bench/bench_studies.py [--studies s000 s002 s004] [--work DIR]
+        [--report reports --truth data/truth.json]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+from tabulate import tabulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore")
+
+from models_py import warehouse  # noqa: E402
+from models_py.estimate import run  # noqa: E402
+from models_py.estimate.specs import STUDIES_DIR, load_study  # noqa: E402
+from models_py.generate.county_world import planted_component  # noqa: E402
+from models_py.generate.estimands import codes, fe_ols  # noqa: E402
+
+STUDIES = ("s000", "s002", "s004")
+FIGURE = {"s000": "lags", "s002": "event_study", "s004": "event_study"}
+
+
+def run_study(name: str, source: str, work: str) -> dict:
+    """Copy the study's relations from ``source`` into ``work/<name>.duckdb`` and run the
+    whole study there (in the calling process); its timings and peak memory."""
+    study = load_study(name)
+    relations = sorted({r for t in study.tables for r in study.table_relations(t["table"])})
+    with warehouse.connect(Path(source), read_only=True) as con:
+        frames = {r: con.execute(f"SELECT * FROM {r}").df() for r in relations}
+    db = Path(work) / f"{name}.duckdb"
+    db.unlink(missing_ok=True)
+    con = warehouse.connect(db)
+    for relation, frame in frames.items():
+        schema, table = relation.split(".")
+        warehouse.replace_tables(con, schema, {table: frame})
+    t0 = time.perf_counter()
+    runs = run.run_study(con, study, Path(work) / "publish" / name)
+    wall = time.perf_counter() - t0
+    con.close()
+    return {"study": name, "seconds": wall, "specs": len(study.specs),
+            "rows": {r: len(f) for r, f in frames.items()},
+            "tables": {t: r.seconds for t, r in runs.items()},
+            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2}
+
+
+# ------------------------------------------------------------------------------ report
+
+def _rows(work: Path, name: str) -> pd.DataFrame:
+    with duckdb.connect(str(work / f"{name}.duckdb"), read_only=True) as con:
+        return con.execute(f"SELECT * FROM results.{name}_coefficients").df()
+
+
+def _row(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
+    r = rows[(rows["table"] == table) & (rows["column"] == column) & (rows["term"] == term)]
+    return r.iloc[0]
+
+
+def targets_s000(truth: dict, work: Path) -> list[tuple]:
+    e = truth["S000"]["index_effects"]
+    return [("Baseline, balance (−Theil)", "baseline", 1, "di_index", e["baseline_theil"]),
+            ("Baseline, balance (−CV)", "baseline", 3, "di_index", e["baseline_cv"]),
+            ("Index at t−1, −Theil", "lags", 2, "di_index_lag1", e["lag1_theil"]),
+            ("Index at t−2, −Theil", "lags", 3, "di_index_lag2", e["lag2_theil"]),
+            ("Index at t−1, −CV", "lags", 5, "di_index_lag1", e["lag1_cv"]),
+            ("Index at t−2, −CV", "lags", 6, "di_index_lag2", e["lag2_cv"]),
+            ("2SLS (lag instrument), −Theil", "iv", 2, "di_index", e["iv_lag1_theil"]),
+            ("2SLS (lag instrument), −CV", "iv", 3, "di_index", e["iv_lag1_cv"]),
+            ("Mechanism: ln patents", "mechanisms", 1, "di_index", e["mechanism_log_patents"]),
+            ("Mechanism: tertiary / secondary", "mechanisms", 2, "di_index",
+             e["mechanism_tertiary_to_secondary"]),
+            ("× high urbanization, −Theil", "heterogeneity", 3, "di_index:high_urbanization",
+             e["urbanization_difference_theil"]),
+            ("× high urbanization, −CV", "heterogeneity", 6, "di_index:high_urbanization",
+             e["urbanization_difference_cv"])]
+
+
+def targets_s002(truth: dict, work: Path) -> list[tuple]:
+    effects = truth["S002"]["effects"]
+    study = load_study("s002")
+    strong = yaml.safe_load((STUDIES_DIR / "s002.yml").read_text(encoding="utf-8"))["strong_ties"]
+    threshold = float(strong.rsplit(">=", 1)[1])
+    main = effects[str(threshold)]
+    out = [(f"Baseline TWFE ({strong})", "baseline", 1, "treated", main["twfe"]),
+           (f"Imputation ({strong})", "baseline", 3, "treated", main["att_imputation"])]
+    for spec in study.table_specs("tie_threshold"):
+        value = spec.sample.rsplit(">=", 1)[1].strip()
+        out.append((f"TWFE, ties percent rank ≥ {value}", "tie_threshold", spec.column,
+                    "treated", effects[str(float(value))]["twfe"]))
+    for column, tool in ((1, "supply"), (2, "environment"), (3, "demand")):
+        out.append((f"DID × {tool}-oriented tools", "policy_tool_effects", column,
+                    f"did_tool_{tool}", main[f"did_tool_{tool}"]))
+    for tool, value in main["joint"].items():
+        out.append((f"{tool}, all three tools together", "policy_tool_effects", 4, tool, value))
+    return out
+
+
+def targets_s004(truth: dict, work: Path) -> list[tuple]:
+    with duckdb.connect(str(work / "s004.duckdb"), read_only=True) as con:
+        mart = con.execute("SELECT * FROM marts.county_year").df()
+    out = []
+    for table, column, outcome in (("growth", 2, "gdp_growth"), ("inequality", 2, "log_income_gap"),
+                                   ("channel", 1, "log_rural_income"),
+                                   ("channel", 2, "log_urban_income")):
+        keep = mart[outcome].notna().to_numpy()
+        terms = ["entrepreneurial_cluster", "other_cluster"]
+        value = fe_ols(planted_component(truth["S004"], mart, outcome)[keep],
+                       mart.loc[keep, terms].astype(float).to_numpy(),
+                       [codes(mart.loc[keep, "county_id"]), codes(mart.loc[keep, "year"])])
+        for term, v in zip(terms, value):
+            out.append((f"{outcome}: {term.replace('_', ' ')}", table, column, term, float(v)))
+    return out
+
+
+TARGETS = {"s000": targets_s000, "s002": targets_s002, "s004": targets_s004}
+WHAT = {
+    "s000": "the targets are the truth file's `S000.index_effects`: each estimator applied to "
+            "the gain the planted convergence (and, for the mechanisms, the planted rise of "
+            "patents and the tertiary share) brings, on a reference digital-infrastructure index "
+            "the generator computes from its own world",
+    "s002": "the targets are the truth file's `S002.effects`: each estimator applied to the "
+            "synchronization gain the pilots' pull on the business cycle brings, against the "
+            "same world without it, on the pairs at or above each threshold of pre-pilot ties",
+    "s004": "the targets are the planted cluster effects (GDP growth +0.03 entrepreneurial, "
+            "+0.02 other; ln rural income +0.12 entrepreneurial; urban income untouched; the "
+            "truth file's `S004`) projected on the clusters the firm records show, with county "
+            "and year fixed effects",
+}
+
+
+def write_report(name: str, stats: dict, truth: dict, work: Path, out_dir: Path) -> Path:
+    study = load_study(name)
+    rows = _rows(work, name)
+    wild = rows["wild_p"].notna().any()
+    table = []
+    for label, t, column, term, target in TARGETS[name](truth, work):
+        r = _row(rows, t, column, term)
+        covered = "yes" if r["ci_low"] < target < r["ci_high"] else "**no**"
+        table.append([label, f"{t} ({column})", f"{target:.5g}", f"{r['estimate']:.5g}",
+                      f"{r['std_error']:.3g}", f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]",
+                      covered, f"{r['p']:.3g}", *([f"{r['wild_p']:.3g}"] if wild else [])])
+    publish = work / "publish" / name
+    figure = out_dir / f"{name}_{FIGURE[name]}.png"
+    shutil.copyfile(publish / f"{FIGURE[name]}.png", figure)
+    mart = study.mart
+    parts = [
+        f"# {name.upper()} on the full embedded default\n",
+        f"{study.name}: {yaml_title(name)}. Tables as `make demo` "
+        f"publishes them (`data/publish/{name}/`), produced by `bench/bench_studies.py --report` "
+        f"on {dt.date.today().isoformat()} on a 2-core, 24 GB machine: {stats['rows'][mart]:,} "
+        f"rows of `{mart}`, {stats['specs']} specifications, {stats['seconds']:.1f} s for the "
+        f"whole study.\n",
+        f"**Planted values and estimates.** For each estimate, {WHAT[name]}; an estimate "
+        "differs from its target by noise only, so the 95% CI should hold it (about one in "
+        "twenty may not).\n",
+        tabulate(table, headers=["effect", "table (column)", "target", "estimate", "s.e.",
+                                 "95% CI", "covered", "p",
+                                 *(["wild bootstrap p"] if wild else [])],
+                 tablefmt="github", disable_numparse=True) + "\n",
+        f"![{FIGURE[name]}]({figure.name})\n"]
+    for t in study.tables:
+        stems = [t["table"], *(f"{t['table']}_{f}" for f in t.get("frames", {}))]
+        stems += sorted(p.stem for p in publish.glob(f"{t['table']}_*.md")
+                        if p.stem not in stems and t.get("split_by"))
+        for stem in stems:
+            if (publish / f"{stem}.md").exists():
+                parts.append((publish / f"{stem}.md").read_text(encoding="utf-8"))
+    path = out_dir / f"{name}_full_default.md"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def yaml_title(name: str) -> str:
+    return yaml.safe_load((STUDIES_DIR / f"{name}.yml").read_text(encoding="utf-8"))["title"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--studies", nargs="+", default=list(STUDIES), choices=STUDIES)
+    ap.add_argument("--work", type=Path, help="keep the scratch databases and files here")
+    ap.add_argument("--report", type=Path, help="write the report pages into this folder")
+    ap.add_argument("--truth", type=Path, help="the truth file of the full default (--report)")
+    args = ap.parse_args()
+    if args.report and not args.truth:
+        ap.error("--report needs --truth")
+    source = str(warehouse.warehouse_path())
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        results, table = {}, []
+        for name in args.studies:
+            # a fresh process per study, so that each peak memory is the study's own
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                stats = pool.submit(run_study, name, source, str(work)).result()
+            results[name] = stats
+            table.append([f"{name}: whole study ({stats['specs']} specs, write + render)",
+                          f"{stats['seconds']:.2f}", f"{stats['peak_gb']:.2f}"])
+            table += [[f"  table {t}", f"{s:.2f}", ""] for t, s in stats["tables"].items()]
+            print(f"{name}: {stats['seconds']:.1f} s, peak {stats['peak_gb']:.2f} GB", flush=True)
+        print(f"data: {source}")
+        print(tabulate(table, headers=["step", "seconds", "peak GB"], tablefmt="github"))
+        if args.report:
+            truth = json.loads(args.truth.read_text(encoding="utf-8"))
+            args.report.mkdir(parents=True, exist_ok=True)
+            for name, stats in results.items():
+                print("wrote", write_report(name, stats, truth, work, args.report))
+
+
+if __name__ == "__main__":
+    main()

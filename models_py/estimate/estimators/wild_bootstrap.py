@@ -1,0 +1,72 @@
+"""Wild cluster bootstrap p-values beside the clustered standard errors (pyfixest's
+``wildboottest``), for panels with few clusters.
+
+With a few dozen clusters, cluster-robust t tests over-reject; the wild cluster bootstrap with
+the null imposed (WCR, Cameron, Gelbach and Miller 2008) keeps its size. Option
+``wild_bootstrap: {reps, weights, seed}`` (defaults 9,999 replications, Webb's six-point weights,
+which stay informative with under a dozen clusters where Rademacher weights run out of distinct
+draws) adds a bootstrap p-value to every reported regressor of an OLS spec, with the spec's
+cluster; the draws are seeded, so the p-values are reproducible.
+
+pyfixest expands the fixed effects into dummies for the bootstrap, so it is meant for panels
+such as provinces x years, not for tens of thousands of fixed-effect levels; it takes one
+cluster variable and no weights or IV (the ``iv`` kind bootstraps its reduced form instead).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from models_py.estimate.specs import Spec
+
+DEFAULTS = {"reps": 9999, "weights": "webb", "seed": 20240601}
+CODES = "_wild_cluster"          # integer cluster codes (the bootstrap needs numbers)
+MAX_DUMMY_CELLS = 50_000_000     # rows x fixed-effect levels of the dense bootstrap design
+
+
+def settings(spec: Spec) -> dict | None:
+    """The spec's bootstrap settings (defaults filled in), or None if it asks for none."""
+    opt = spec.options.get("wild_bootstrap")
+    if not opt:
+        return None
+    unknown = set(opt if isinstance(opt, dict) else {}) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"wild_bootstrap: unknown settings {sorted(unknown)}; expected "
+                         f"{sorted(DEFAULTS)}")
+    return {**DEFAULTS, **(opt if isinstance(opt, dict) else {})}
+
+
+def with_cluster_codes(data: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """``data`` with the integer codes of the spec's cluster, which the bootstrap resamples."""
+    if not spec.cluster or "+" in spec.cluster:
+        raise ValueError(f"wild_bootstrap needs one cluster variable, got {spec.cluster!r}")
+    levels = sum(data[f].nunique() for f in spec.fixed_effects)
+    if len(data) * levels > MAX_DUMMY_CELLS:
+        raise ValueError(f"wild_bootstrap expands {levels:,} fixed-effect levels into dummies "
+                         f"for {len(data):,} rows; drop the option for this spec")
+    return data.assign(**{CODES: pd.factorize(data[spec.cluster])[0]})
+
+
+def p_values(model, terms, spec: Spec) -> dict[str, float]:
+    """Bootstrap p-value (two-sided, null imposed) of each named coefficient of a pyfixest
+    model fitted on :func:`with_cluster_codes` data."""
+    opt = settings(spec)
+    out = {}
+    for term in terms:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = model.wildboottest(reps=int(opt["reps"]), cluster=CODES, param=term,
+                                     weights_type=opt["weights"], seed=int(opt["seed"]))
+        out[term] = float(np.asarray(res["Pr(>|t|)"]).ravel()[0])
+    return out
+
+
+def attach(terms: pd.DataFrame, p: dict[str, float], rename: dict[str, str] | None = None
+           ) -> pd.DataFrame:
+    """Term rows with ``wild_p`` filled for the bootstrapped terms (``rename`` maps a
+    bootstrapped coefficient to the reported term it tests)."""
+    rename = rename or {}
+    values = {rename.get(k, k): v for k, v in p.items()}
+    return terms.assign(wild_p=terms["term"].map(values).astype(float))
