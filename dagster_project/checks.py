@@ -7,9 +7,13 @@ their models by itself).
 - Each dbt model with plausibility tests (``plausible``, severity warn) gets a check that names
   the rows those tests found, read from the views dbt keeps in the test_failures schema.
 
+Every check reports the rows it read or the tests it ran, and its wall time (``seconds``); a
+failed check logs its failing rows (a sample, by the mart's key) at error level when it blocks.
+
 models_py/quality.py says which test is which kind.
 """
 import json
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -32,6 +36,7 @@ def suite_check(path, kind: str) -> dg.AssetChecksDefinition:
                                 + (" (blocking)" if blocking else " (warns)"))
     def _check(context: dg.AssetCheckExecutionContext,
                duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        started = time.perf_counter()
         with duckdb.get_connection() as con:
             frame = con.execute(f'SELECT * FROM marts."{mart}"').df()
         outcome = quality.validate(spec, frame, kind)
@@ -43,7 +48,8 @@ def suite_check(path, kind: str) -> dg.AssetChecksDefinition:
             severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
             metadata={"rows": len(frame), "expectations": outcome.evaluated,
                       "failed": len(outcome.failures),
-                      "failures": dg.MetadataValue.json(outcome.failures)})
+                      "failures": dg.MetadataValue.json(outcome.failures),
+                      "seconds": round(time.perf_counter() - started, 2)})
     return _check
 
 
@@ -55,6 +61,7 @@ def dbt_plausibility_check(model: str, manifest: dict,
                                 f"{model} (warns)")
     def _check(context: dg.AssetCheckExecutionContext,
                duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        started = time.perf_counter()
         with duckdb.get_connection() as con:
             reports = [quality.dbt_test_failures(con, manifest, t) for t in tests]
         failed = [r for r in reports if r["failing_rows"]]
@@ -64,7 +71,8 @@ def dbt_plausibility_check(model: str, manifest: dict,
         return dg.AssetCheckResult(
             passed=not failed, severity=dg.AssetCheckSeverity.WARN,
             metadata={"tests": len(tests), "failed": len(failed),
-                      "failures": dg.MetadataValue.json(failed)})
+                      "failures": dg.MetadataValue.json(failed),
+                      "seconds": round(time.perf_counter() - started, 2)})
     return _check
 
 
