@@ -32,7 +32,7 @@ NUMERIC = (YEAR, OUTPUT, EMPLOYMENT, OPEN_YEAR)
 REQUIRED = TEXT + NUMERIC
 
 
-def load(raw_dir: Path, progress: Progress | None = None) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     """Read every ``asif_<YYYY>.csv`` or ``asif_<YYYY>.parquet`` under ``raw_dir/asif``."""
     raw_dir = Path(raw_dir)
     say = reporter(progress)

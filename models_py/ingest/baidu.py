@@ -30,7 +30,7 @@ ABSENT_PAIRS = ("a directed city pair absent from a year's file had no measurabl
                 "warehouse layer fills them)")
 
 
-def load(raw_dir: Path, progress: Progress | None = None) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     """Read every ``baidu_index_<YYYY>.csv`` under ``raw_dir/baidu_index``."""
     raw_dir = Path(raw_dir)
     say = reporter(progress)

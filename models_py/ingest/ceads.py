@@ -72,7 +72,7 @@ def read_mrio(path: Path, *, year: int | None = None,
     return table
 
 
-def load(raw_dir: Path, progress: Progress | None = None) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     """Find every CEADs MRIO file under ``raw_dir/ceads``; the tables come in parts, one table
     year each, read and checked as the writer asks for them (``progress`` hears of each)."""
     raw_dir = Path(raw_dir)

@@ -30,7 +30,7 @@ NATION = ("全国", "中国", "全国合计")
 MAX_TITLE_ROWS = 3
 
 
-def load(raw_dir: Path, progress: Progress | None = None) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     raw_dir = Path(raw_dir)
     say = reporter(progress)
     files = source_files(raw_dir, "eps", r".+\.(xlsx|csv)")

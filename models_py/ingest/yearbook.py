@@ -30,11 +30,11 @@ LEVELS = {
 }
 
 
-def load_city(raw_dir: Path, progress: Progress | None = None) -> LoadResult:
+def load_city(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     return _load(Path(raw_dir), "city", progress)
 
 
-def load_county(raw_dir: Path, progress: Progress | None = None) -> LoadResult:
+def load_county(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     return _load(Path(raw_dir), "county", progress)
 
 
