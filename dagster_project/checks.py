@@ -12,16 +12,14 @@ failed check logs its failing rows (a sample, by the mart's key) at error level 
 
 models_py/quality.py says which test is which kind.
 """
-import json
 import time
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.assets.dbt import dbt_models
-from dagster_project.resources import WAREHOUSE_POOL, dbt_project
+from dagster_project.assets.dbt import MANIFEST, dbt_models
+from dagster_project.resources import WAREHOUSE_POOL
 from models_py import quality
 
 
@@ -79,7 +77,6 @@ def dbt_plausibility_check(model: str, manifest: dict,
 def quality_checks() -> list[dg.AssetChecksDefinition]:
     """The Great Expectations checks of every mart and the dbt plausibility checks."""
     checks = [suite_check(path, kind) for path in quality.suite_files() for kind in quality.KINDS]
-    manifest = json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
-    for model_id, tests in quality.plausibility_tests(manifest).items():
-        checks.append(dbt_plausibility_check(manifest["nodes"][model_id]["name"], manifest, tests))
+    for model_id, tests in quality.plausibility_tests(MANIFEST).items():
+        checks.append(dbt_plausibility_check(MANIFEST["nodes"][model_id]["name"], MANIFEST, tests))
     return checks

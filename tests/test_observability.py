@@ -142,3 +142,32 @@ def test_a_many_spec_table_shows_each_spec_in_the_run_log(copy, warehouse, insta
     log = run_log(instance, result.run_id)
     for k, spec in enumerate(specs, start=1):
         assert f"[{k}/{len(specs)}] robustness ({spec.column}) {spec.kind}" in log
+
+
+def test_dbt_tables_report_their_row_counts(warehouse):
+    observed = {e.asset_key.to_user_string(): e.asset_observation_data.asset_observation
+                .metadata["dagster/row_count"].value
+                for e in warehouse.result.all_events if e.is_asset_observation}
+    for mart in ("city_year", "city_pair_period", "county_year"):
+        count = warehouse.query(f"SELECT count(*) AS n FROM marts.{mart}")["n"][0]
+        assert observed[f"marts/{mart}"] == count > 0
+    assert "staging/stg_city_yearbook" not in observed       # a view: not counted
+
+
+def test_a_failed_dbt_integrity_test_names_the_failing_rows(copy, warehouse, instance):
+    """A raw yearbook row with a scope outside the contract fails staging's accepted-values
+    test; the run log's error line names the value and where all failing rows are kept."""
+    from dagster_project.assets.dbt import dbt_models
+
+    with duckdb.connect(str(copy)) as con:
+        con.execute("INSERT INTO raw.city_yearbook SELECT * REPLACE ('县城' AS scope) "
+                    "FROM raw.city_yearbook LIMIT 1")
+    result = materialize([dbt_models], warehouse.raw_dir, copy, instance=instance,
+                         selection=dg.AssetSelection.keys(["staging", "stg_city_yearbook"]))
+    assert not result.success
+    errors = [e.user_message for e in instance.all_logs(result.run_id)
+              if e.level >= 40 and "dbt test accepted_values_stg_city_yearbook_scope" in
+              e.user_message]
+    assert len(errors) == 1
+    assert "fails for 1 rows" in errors[0] and "县城" in errors[0]
+    assert "test_failures." in errors[0]
