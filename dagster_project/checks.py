@@ -7,17 +7,19 @@ their models by itself).
 - Each dbt model with plausibility tests (``plausible``, severity warn) gets a check that names
   the rows those tests found, read from the views dbt keeps in the test_failures schema.
 
+Every check reports the rows it read or the tests it ran, and its wall time (``seconds``); a
+failed check logs its failing rows (a sample, by the mart's key) at error level when it blocks.
+
 models_py/quality.py says which test is which kind.
 """
-import json
-from pathlib import Path
+import time
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.assets.dbt import dbt_models
-from dagster_project.resources import WAREHOUSE_POOL, dbt_project
+from dagster_project.assets.dbt import MANIFEST, dbt_models
+from dagster_project.resources import WAREHOUSE_POOL
 from models_py import quality
 
 
@@ -32,6 +34,7 @@ def suite_check(path, kind: str) -> dg.AssetChecksDefinition:
                                 + (" (blocking)" if blocking else " (warns)"))
     def _check(context: dg.AssetCheckExecutionContext,
                duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        started = time.perf_counter()
         with duckdb.get_connection() as con:
             frame = con.execute(f'SELECT * FROM marts."{mart}"').df()
         outcome = quality.validate(spec, frame, kind)
@@ -43,7 +46,8 @@ def suite_check(path, kind: str) -> dg.AssetChecksDefinition:
             severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
             metadata={"rows": len(frame), "expectations": outcome.evaluated,
                       "failed": len(outcome.failures),
-                      "failures": dg.MetadataValue.json(outcome.failures)})
+                      "failures": dg.MetadataValue.json(outcome.failures),
+                      "seconds": round(time.perf_counter() - started, 2)})
     return _check
 
 
@@ -55,6 +59,7 @@ def dbt_plausibility_check(model: str, manifest: dict,
                                 f"{model} (warns)")
     def _check(context: dg.AssetCheckExecutionContext,
                duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        started = time.perf_counter()
         with duckdb.get_connection() as con:
             reports = [quality.dbt_test_failures(con, manifest, t) for t in tests]
         failed = [r for r in reports if r["failing_rows"]]
@@ -64,14 +69,14 @@ def dbt_plausibility_check(model: str, manifest: dict,
         return dg.AssetCheckResult(
             passed=not failed, severity=dg.AssetCheckSeverity.WARN,
             metadata={"tests": len(tests), "failed": len(failed),
-                      "failures": dg.MetadataValue.json(failed)})
+                      "failures": dg.MetadataValue.json(failed),
+                      "seconds": round(time.perf_counter() - started, 2)})
     return _check
 
 
 def quality_checks() -> list[dg.AssetChecksDefinition]:
     """The Great Expectations checks of every mart and the dbt plausibility checks."""
     checks = [suite_check(path, kind) for path in quality.suite_files() for kind in quality.KINDS]
-    manifest = json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
-    for model_id, tests in quality.plausibility_tests(manifest).items():
-        checks.append(dbt_plausibility_check(manifest["nodes"][model_id]["name"], manifest, tests))
+    for model_id, tests in quality.plausibility_tests(MANIFEST).items():
+        checks.append(dbt_plausibility_check(MANIFEST["nodes"][model_id]["name"], MANIFEST, tests))
     return checks

@@ -16,6 +16,11 @@ def snapshot_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                           "carries too much free space.")
     def _snapshot(context: dg.AssetExecutionContext,
                   duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            relations = con.execute("SELECT count(*) FROM information_schema.tables"
+                                    ).fetchone()[0]
+        context.log.info(f"publishing the analysts' copy of {duckdb.database} ({relations} "
+                         "tables and views)")
         done = snapshot.publish(duckdb.database)
         context.log.info(f"published {done.path} ({done.bytes:,} bytes) in {done.seconds} s"
                          + (", after compacting the warehouse" if done.compacted else ""))
@@ -25,5 +30,7 @@ def snapshot_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             "warehouse_bytes": done.warehouse_bytes,
             "compacted": done.compacted,
             "free_share_before": done.free_share,
+            "tables_and_views": relations,
             "seconds": done.seconds})
     return _snapshot
+

@@ -7,19 +7,28 @@ stored rows of the tables it reads) and ``results/<study>_coefficients`` collect
 coefficient and statistic. A table asset depends on the marts its specs read, so the lineage
 reaches the raw files. Files go to the ``publish_folder`` resource, one folder per study.
 
+Every row a table asset writes carries its audit record (``models_py.audit``): the relations
+the table reads, the raw tables upstream of them in the asset graph (through the dbt models and
+the input-output step) and the checksums and load times of the raw files behind those tables; the
+asset's metadata shows the same record (``audit``, and ``lineage`` as a readable table). Every
+asset reports its wall time (``seconds``) and, where it writes rows, how many.
+
 A study whose raw sources (its YAML's ``sources:``) are absent from the landing folder is
 skipped: each of its assets logs which sources are missing, withdraws the study's earlier
 results (its ``results.<study>_*`` tables and published files) and records ``status: skipped``
 with the absent sources in its metadata; the rest of the run goes on.
 """
 
+import time
 from typing import Callable
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from dagster_project.assets.dbt import dbt_models
+from dagster_project.assets.io import io_transfer
 from dagster_project.resources import WAREHOUSE_POOL, PublishFolder
-from models_py import warehouse
+from models_py import audit, warehouse
 from models_py.estimate import run
 from models_py.estimate.figures import figure_tables
 from models_py.estimate.specs import Study, load_study, study_names
@@ -43,7 +52,8 @@ def figure_key(study: Study, figure: str) -> dg.AssetKey:
 def _materialize(study: Study, context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                  publish_folder: PublishFolder, work: Callable) -> dg.MaterializeResult:
     """The one place a study asset runs: open the warehouse, skip the study if its sources are
-    absent, else do the work and report it."""
+    absent, else do the work and report it with its wall time."""
+    started = time.perf_counter()
     out_dir = publish_folder.study_dir(study.name)
     with duckdb.get_connection() as con:
         missing = warehouse.absent_sources(con, study.sources)
@@ -54,9 +64,41 @@ def _materialize(study: Study, context: dg.AssetExecutionContext, duckdb: DuckDB
             withdrawn = run.withdraw_study(con, study, out_dir)
             return dg.MaterializeResult(metadata={
                 "status": "skipped", "absent_sources": dg.MetadataValue.json(missing),
-                "message": message, "withdrawn_tables": dg.MetadataValue.json(withdrawn)})
+                "message": message, "withdrawn_tables": dg.MetadataValue.json(withdrawn),
+                "seconds": round(time.perf_counter() - started, 2)})
         metadata = work(con, out_dir, context)
-    return dg.MaterializeResult(metadata={"status": "published", **metadata})
+    return dg.MaterializeResult(metadata={"status": "published", **metadata,
+                                          "seconds": round(time.perf_counter() - started, 2)})
+
+
+def raw_lineage(keys: list[dg.AssetKey]) -> list[str]:
+    """The raw tables (``raw.<table>``) upstream of ``keys`` in the asset graph between the raw
+    loads and the studies (the dbt project and the input-output step): the walk goes up through
+    models and seeds and stops at each raw table."""
+    parents = {**dbt_models.asset_deps, **io_transfer.asset_deps}
+    seen, raw, stack = set(), set(), list(keys)
+    while stack:
+        key = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        if key.path[0] == "raw":
+            raw.add(".".join(key.path))
+        else:
+            stack.extend(parents.get(key, ()))
+    return sorted(raw)
+
+
+def _lineage_table(record: dict) -> dg.MetadataValue:
+    """The audit record as Markdown: relations, raw tables, then one line per raw file."""
+    lines = [f"**Estimated from** {', '.join(record['models'])}",
+             f"**Raw tables** {', '.join(record['raw_tables']) or '(none)'}"]
+    if record["absent_sources"]:
+        lines.append(f"**Absent sources** {', '.join(record['absent_sources'])}")
+    lines += ["", "| source | file | sha256 | bytes | loaded at (UTC) |", "|---|---|---|---|---|"]
+    lines += [f"| {f['source']} | {f['file']} | `{f['sha256']}` | {f['bytes']:,} | "
+              f"{f['loaded_at']} |" for f in record["raw_files"]]
+    return dg.MetadataValue.md("\n".join(lines))
 
 
 def _files(files: dict) -> dg.MetadataValue:
@@ -66,15 +108,21 @@ def _files(files: dict) -> dg.MetadataValue:
 def table_asset(study: Study, table: str) -> dg.AssetsDefinition:
     info = study.table_info(table)
 
+    relations = study.table_relations(table)
+    raw_tables = raw_lineage([relation_key(r) for r in relations])
+
     def work(con, out_dir, context):
-        result = run.run_table(con, study, table, out_dir, progress=context.log.info)
+        record = audit.record(con, relations, raw_tables)
+        result = run.run_table(con, study, table, out_dir, progress=context.log.info,
+                               audit=record)
         return {"rows": len(result.rows), "statistics": len(result.statistics),
                 "frames": dg.MetadataValue.json({k: len(v) for k, v in result.frames.items()}),
-                "seconds": round(result.seconds, 2), "files": _files(result.files),
-                "preview": dg.MetadataValue.md(result.preview[:PREVIEW_CHARS])}
+                "files": _files(result.files),
+                "preview": dg.MetadataValue.md(result.preview[:PREVIEW_CHARS]),
+                "audit": dg.MetadataValue.json(record), "lineage": _lineage_table(record)}
 
     @dg.asset(key=table_key(study, table), group_name=study.name.lower(), pool=WAREHOUSE_POOL,
-              deps=[relation_key(r) for r in study.table_relations(table)],
+              deps=[relation_key(r) for r in relations],
               kinds={"python", "duckdb"}, description=f"{study.name}: {info['title']}")
     def _table(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                publish_folder: PublishFolder):

@@ -8,9 +8,14 @@ a descriptive or frame table), ``results.s_t_statistics`` (diagnostic statistics
 and ``results.s_t_<frame>`` for each extra frame (placebo draws, balance, VIF, ...). A table
 is written whole or not at all: if any spec fails, the run raises :class:`StudyError` naming
 every failed spec and the warehouse keeps its previous results.
+
+Given an ``audit`` record (what the table was computed from, down to the raw files' checksums:
+see ``models_py.audit``), every row of ``results.s_t`` carries it as JSON in its ``audit``
+column. The caller builds it, since the lineage is known where the asset graph is.
 """
 from __future__ import annotations
 
+import json
 import keyword
 import time
 from dataclasses import dataclass, field
@@ -42,6 +47,7 @@ class TableRun:
     files: dict[str, Path] = field(default_factory=dict)
     preview: str = ""
     seconds: float = 0.0
+    audit: dict | None = None
 
 
 def results_table(study: Study, table: str, part: str = "") -> str:
@@ -111,8 +117,9 @@ def estimate_table(inputs: dict[str, pd.DataFrame], study: Study, table: str,
 
 
 def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir: Path,
-              progress: Progress | None = None) -> TableRun:
-    """Estimate (or tabulate) one table, store its results and write its files."""
+              progress: Progress | None = None, audit: dict | None = None) -> TableRun:
+    """Estimate (or tabulate) one table, store its results and write its files; every result
+    row carries ``audit`` as JSON (null when it is not given)."""
     t0 = time.perf_counter()
     info = study.table_info(table)
     frames: dict[str, pd.DataFrame] = {}
@@ -138,6 +145,8 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
         grids[f"{table}_{name}"] = render.frame_grid(frames[name], spec["show"],
                                                      spec["title"], spec.get("note", ""), study,
                                                      spec.get("formats"))
+    text = None if audit is None else json.dumps(audit, sort_keys=True, ensure_ascii=False)
+    rows = rows.assign(audit=pd.Series(text, index=rows.index, dtype="string"))
     tables = {results_table(study, table): rows}
     if len(statistics):
         tables[results_table(study, table, "statistics")] = statistics
@@ -149,7 +158,7 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
             files[f"{stem}.{ext}"] = path
         previews.append(render.to_markdown(grid))
     return TableRun(table, rows, statistics, frames, files, "\n\n".join(previews),
-                    time.perf_counter() - t0)
+                    time.perf_counter() - t0, audit)
 
 
 def run_figure(con: duckdb.DuckDBPyConnection, study: Study, figure: dict, out_dir: Path

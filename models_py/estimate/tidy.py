@@ -7,7 +7,8 @@ the fit's size and fit statistics, named diagnostic ``statistics``
 ``frames`` (placebo draws, a balance table, variance inflation factors). ``coefficient_rows``
 turns it into the rows of ``results.<study>_<table>``: one per (spec, term), carrying the
 spec's identity, fixed effects, vcov and sample, so that tables and figures render from the
-warehouse alone.
+warehouse alone. Their ``audit`` column is filled by whoever knows the inputs' lineage (see
+``run.run_table``).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low
 COLUMNS = ["study", "table", "column", "kind", "label", "outcome", "term", "event_time",
            "is_control", "estimate", "std_error", "t", "p", "ci_low", "ci_high", "ci90_low",
            "ci90_high", "wild_p", "n_obs", "r2", "r2_within", "fixed_effects", "controls", "vcov",
-           "cluster", "n_clusters", "sample", "formula", "meta", "seconds"]
+           "cluster", "n_clusters", "sample", "formula", "meta", "seconds", "audit"]
 STATISTIC_COLUMNS = ["study", "table", "column", "statistic", "value"]
 
 # pyfixest names the levels of i(var, ref=r) "C(var, contr.treatment(base=r))[T.k]" or
@@ -141,7 +142,7 @@ def coefficient_rows(spec: Spec, est: Estimate, seconds: float) -> pd.DataFrame:
         "vcov": f"CRV1 by {spec.cluster}" if spec.cluster else "HC1",
         "cluster": spec.cluster, "n_clusters": est.n_clusters, "sample": spec.sample or "all",
         "formula": est.formula, "meta": json.dumps(spec.meta, sort_keys=True, default=str),
-        "seconds": round(seconds, 4)}, index=range(n))
+        "seconds": round(seconds, 4), "audit": None}, index=range(n))
     return rows[COLUMNS]
 
 

@@ -7,6 +7,7 @@ leading zeros). Parquet rows are numbered as if the file were a CSV: data row k 
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from models_py.ingest.errors import IngestError
 from models_py.ingest.files import (CsvTable, files_by_year, header_key, read_csv_table,
                                     source_files)
 from models_py.ingest.numbers import column_numbers
+from models_py.ingest.progress import Progress, file_read, reporter
 from models_py.ingest.result import LoadResult
 
 FOLDER = "asif"
@@ -30,14 +32,16 @@ NUMERIC = (YEAR, OUTPUT, EMPLOYMENT, OPEN_YEAR)
 REQUIRED = TEXT + NUMERIC
 
 
-def load(raw_dir: Path) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     """Read every ``asif_<YYYY>.csv`` or ``asif_<YYYY>.parquet`` under ``raw_dir/asif``."""
     raw_dir = Path(raw_dir)
+    say = reporter(progress)
     files = source_files(raw_dir, FOLDER, r"asif_\d{4}\.(csv|parquet)")
     by_year = files_by_year(files, "give each year as CSV or as Parquet, not both")
 
     frames, encodings, per_file, extra, padded = [], {}, {}, {}, []
-    for year, path in sorted(by_year.items()):
+    for k, (year, path) in enumerate(sorted(by_year.items()), start=1):
+        started = time.perf_counter()
         rel = str(path.relative_to(raw_dir))
         if path.suffix == ".csv":
             table = read_csv_table(path, required=REQUIRED, numeric=NUMERIC)
@@ -51,6 +55,7 @@ def load(raw_dir: Path) -> LoadResult:
         tidy = read_year(table, year, rel)
         per_file[rel] = len(tidy)
         frames.append(tidy)
+        file_read(say, "asif", k, len(by_year), rel, len(tidy), time.perf_counter() - started)
     result = pd.concat(frames, ignore_index=True)[schema.columns("asif_firm_year")]
     return LoadResult("asif", {"asif_firm_year": result}, files, {
         "rows": {"asif_firm_year": len(result)}, "rows_per_file": per_file,

@@ -11,6 +11,7 @@ that is listed must therefore carry a number: a missing-value marker there is an
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from models_py.ingest import names, schema
 from models_py.ingest.files import CsvTable, read_csv_table, source_files
 from models_py.ingest.numbers import column_numbers
+from models_py.ingest.progress import Progress, file_read, reporter
 from models_py.ingest.result import LoadResult
 
 FOLDER = "baidu_index"
@@ -28,12 +30,14 @@ ABSENT_PAIRS = ("a directed city pair absent from a year's file had no measurabl
                 "warehouse layer fills them)")
 
 
-def load(raw_dir: Path) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     """Read every ``baidu_index_<YYYY>.csv`` under ``raw_dir/baidu_index``."""
     raw_dir = Path(raw_dir)
+    say = reporter(progress)
     files = source_files(raw_dir, FOLDER, r"baidu_index_\d{4}\.csv")
     frames, encodings, per_file, extra = [], {}, {}, {}
-    for path in files:
+    for k, path in enumerate(files, start=1):
+        started = time.perf_counter()
         rel = str(path.relative_to(raw_dir))
         year = int(re.search(r"_(\d{4})\.csv$", path.name).group(1))
         table = read_csv_table(path, required=(ORIGIN, TARGET, YEAR, INDEX),
@@ -44,6 +48,8 @@ def load(raw_dir: Path) -> LoadResult:
         tidy = read_year(table, year, rel)
         per_file[rel] = len(tidy)
         frames.append(tidy)
+        file_read(say, "baidu_index", k, len(files), rel, len(tidy),
+                  time.perf_counter() - started)
     result = pd.concat(frames, ignore_index=True)[schema.columns("baidu_index")]
     return LoadResult("baidu_index", {"baidu_index": result}, files, {
         "rows": {"baidu_index": len(result)}, "rows_per_file": per_file,

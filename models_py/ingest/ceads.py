@@ -38,6 +38,7 @@ from models_py.ingest.ceads_table import (DEFAULT_TOLERANCE, FINAL_USE, FOOTER, 
 from models_py.ingest.ceads_xlsx import read_xlsx
 from models_py.ingest.errors import IngestError
 from models_py.ingest.files import detect_encoding, files_by_year, source_files
+from models_py.ingest.progress import Progress, file_read, reporter
 from models_py.ingest.result import LoadResult
 
 FOLDER = "ceads"
@@ -71,9 +72,9 @@ def read_mrio(path: Path, *, year: int | None = None,
     return table
 
 
-def load(raw_dir: Path) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     """Find every CEADs MRIO file under ``raw_dir/ceads``; the tables come in parts, one table
-    year each, read and checked as the writer asks for them."""
+    year each, read and checked as the writer asks for them (``progress`` hears of each)."""
     raw_dir = Path(raw_dir)
     files = source_files(raw_dir, FOLDER, PATTERN)
     by_year = files_by_year(files, "give each table year in one format only")
@@ -85,13 +86,15 @@ def load(raw_dir: Path) -> LoadResult:
     empty = raw_tables(_no_table(), "")
     return LoadResult("ceads_mrio", {name: t.slice(0, 0) for name, t in empty.items()},
                       sorted(by_year.values()), report,
-                      parts=_years(raw_dir, by_year, report))
+                      parts=_years(raw_dir, by_year, report, reporter(progress)))
 
 
-def _years(raw_dir: Path, by_year: dict[int, Path], report: dict) -> Iterator[dict[str, pa.Table]]:
+def _years(raw_dir: Path, by_year: dict[int, Path], report: dict,
+           say: Progress) -> Iterator[dict[str, pa.Table]]:
     """The raw tables of each table year in turn, its report entries filled as it is read."""
-    for year, path in sorted(by_year.items()):
+    for k, (year, path) in enumerate(sorted(by_year.items()), start=1):
         rel = str(path.relative_to(raw_dir))
+        say(f"ceads_mrio [{k}/{len(by_year)}] {rel}: reading and checking")
         table = read_mrio(path, year=year)
         source = table.source
         report["formats"][rel] = source.format
@@ -99,6 +102,7 @@ def _years(raw_dir: Path, by_year: dict[int, Path], report: dict) -> Iterator[di
         report["regions"][year] = len(table.regions)
         report["sectors"][year] = len(table.sectors)
         report["empty_cells"][rel] = source.empty_cells
+        file_read(say, "ceads_mrio", k, len(by_year), rel, table.n, source.seconds)
         part = raw_tables(table, rel)
         del table, source
         yield part

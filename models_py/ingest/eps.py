@@ -10,6 +10,7 @@ the other rows of the same indicator in the file (city-level series list them as
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from models_py.ingest import names, schema
 from models_py.ingest.errors import IngestError
 from models_py.ingest.files import Grid, cell_text, read_csv_grid, read_sheets, source_files
 from models_py.ingest.numbers import to_numbers
+from models_py.ingest.progress import Progress, file_read, reporter
 from models_py.ingest.result import LoadResult
 
 LONG_HEADER = ("地区", "年份", "指标", "单位", "数值")
@@ -28,11 +30,13 @@ NATION = ("全国", "中国", "全国合计")
 MAX_TITLE_ROWS = 3
 
 
-def load(raw_dir: Path) -> LoadResult:
+def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
     raw_dir = Path(raw_dir)
+    say = reporter(progress)
     files = source_files(raw_dir, "eps", r".+\.(xlsx|csv)")
     frames, unknown, encodings = [], {}, {}
-    for path in files:
+    for k, path in enumerate(files, start=1):
+        started, before = time.perf_counter(), len(frames)
         rel = str(path.relative_to(raw_dir))
         grids = [read_csv_grid(path)] if path.suffix.lower() == ".csv" else read_sheets(path)
         encodings[rel] = grids[0].encoding or "xlsx"
@@ -44,6 +48,8 @@ def load(raw_dir: Path) -> LoadResult:
             frames.append(tidy)
             for ind in unknown_indicators:
                 unknown.setdefault(rel, []).append(ind)
+        file_read(say, "eps", k, len(files), rel, sum(len(f) for f in frames[before:]),
+                  time.perf_counter() - started)
     table = pd.concat(frames, ignore_index=True)[schema.columns("eps")]
     _no_duplicates(table)
     return LoadResult("eps", {"eps": table}, files, {

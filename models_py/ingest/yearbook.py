@@ -7,6 +7,7 @@ column per indicator headed ``<指标>(<单位>)`` with an optional ``_全市``/
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from models_py.ingest import names, schema
 from models_py.ingest.files import (Grid, cell_text, files_by_year, read_first_grid,
                                     source_files)
 from models_py.ingest.numbers import to_numbers
+from models_py.ingest.progress import Progress, file_read, reporter
 from models_py.ingest.result import LoadResult
 
 MAX_TITLE_ROWS = 3
@@ -28,25 +30,29 @@ LEVELS = {
 }
 
 
-def load_city(raw_dir: Path) -> LoadResult:
-    return _load(Path(raw_dir), "city")
+def load_city(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
+    return _load(Path(raw_dir), "city", progress)
 
 
-def load_county(raw_dir: Path) -> LoadResult:
-    return _load(Path(raw_dir), "county")
+def load_county(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
+    return _load(Path(raw_dir), "county", progress)
 
 
-def _load(raw_dir: Path, level: str) -> LoadResult:
+def _load(raw_dir: Path, level: str, progress: Progress | None) -> LoadResult:
     spec = LEVELS[level]
+    say = reporter(progress)
     files = source_files(raw_dir, "yearbook", rf"{spec['prefix']}_\d{{4}}\.(xlsx|csv)")
     years = files_by_year(files, "give each year as xlsx or as csv, not both")
     frames, unknown, encodings = [], {}, {}
-    for year, path in years.items():
+    for k, (year, path) in enumerate(years.items(), start=1):
+        started = time.perf_counter()
         grid = read_first_grid(path)
         rel = str(path.relative_to(raw_dir))
         encodings[rel] = grid.encoding or "xlsx"
         tidy, unknown_headers = read_yearbook(grid, year, level, rel)
         frames.append(tidy)
+        file_read(say, f"{level}_yearbook", k, len(years), rel, len(tidy),
+                  time.perf_counter() - started)
         if unknown_headers:
             unknown[rel] = unknown_headers
     table = pd.concat(frames, ignore_index=True)
