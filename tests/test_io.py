@@ -15,8 +15,7 @@ import pandas as pd
 import pymrio
 import pytest
 
-# test_bad_input.py takes HAND_GRID, edited and write_xlsx from here
-from ceads_files import HAND_GRID, edited, random_grid, write_csv, write_xlsx  # noqa: F401
+from ceads_files import HAND_GRID, random_grid, write_csv, write_xlsx
 from models_py.ingest import ceads as ceads_loader
 from models_py.ingest.ceads import read_mrio
 from models_py.ingest.ceads_table import FINAL_USE, Provenance

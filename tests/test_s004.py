@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import dagster as dg
 import matplotlib.image as mpimg
-import numpy as np
-import pandas as pd
 import pytest
 
 from study_support import coef, upstream
