@@ -15,7 +15,7 @@ import pandas as pd
 from models_py import reference
 from models_py.ingest import catalog as catalog_mod
 from models_py.ingest import names, schema
-from models_py.ingest.files import (Grid, cell_text, files_by_year, read_first_grid,
+from models_py.ingest.files import (Grid, cell_text, files_by_year, only_year, read_first_grid,
                                     source_files)
 from models_py.ingest.numbers import to_numbers
 from models_py.ingest.result import LoadResult
@@ -28,18 +28,22 @@ LEVELS = {
 }
 
 
-def load_city(raw_dir: Path) -> LoadResult:
-    return _load(Path(raw_dir), "city")
+def load_city(raw_dir: Path, year: int | None = None) -> LoadResult:
+    """Every city yearbook file, or only the one of ``year``."""
+    return _load(Path(raw_dir), "city", year)
 
 
-def load_county(raw_dir: Path) -> LoadResult:
-    return _load(Path(raw_dir), "county")
+def load_county(raw_dir: Path, year: int | None = None) -> LoadResult:
+    """Every county yearbook file, or only the one of ``year``."""
+    return _load(Path(raw_dir), "county", year)
 
 
-def _load(raw_dir: Path, level: str) -> LoadResult:
+def _load(raw_dir: Path, level: str, year: int | None) -> LoadResult:
     spec = LEVELS[level]
     files = source_files(raw_dir, "yearbook", rf"{spec['prefix']}_\d{{4}}\.(xlsx|csv)")
-    years = files_by_year(files, "give each year as xlsx or as csv, not both")
+    years = only_year(files_by_year(files, "give each year as xlsx or as csv, not both"), year,
+                      raw_dir / "yearbook")
+    files = list(years.values())
     frames, unknown, encodings = [], {}, {}
     for year, path in years.items():
         grid = read_first_grid(path)
