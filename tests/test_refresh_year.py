@@ -1,0 +1,136 @@
+"""Loading one year of a yearly source: the real loader asset (or the ingest layer, for the
+CEADs tables written in parts) on a copy of the session's warehouse and landing folder."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from dagster_project.assets.raw import raw_assets
+from dagster_project.refresh import command
+from dagster_project.resources import resources
+from models_py import ingest, warehouse as wh
+from models_py.ingest.errors import IngestError
+from support import YEARBOOK_2014, change_last_digit, failure_message, warehouse_state
+
+
+@pytest.fixture
+def site(warehouse, tmp_path):
+    """Copies of the session's landing folder and warehouse, which the tests may change."""
+    raw, db = tmp_path / "raw", tmp_path / "warehouse.duckdb"
+    shutil.copytree(warehouse.raw_dir, raw)
+    shutil.copyfile(warehouse.db, db)
+    return raw, db
+
+
+def load_year(raw, db, source: str, year: int) -> dg.ExecuteInProcessResult:
+    """Materialize the source's loader asset with the run config ``year``."""
+    (loader,) = [a for a in raw_assets if a.op.name == f"load_{source}"]
+    return dg.materialize([loader], resources=resources(db, raw, db.parent / "publish"),
+                          run_config={"ops": {f"load_{source}": {"config": {"year": year}}}},
+                          raise_on_error=False)
+
+
+def query(db, sql: str) -> pd.DataFrame:
+    with wh.connect(db, read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def yearbook_rows(db, where: str) -> pd.DataFrame:
+    rows = query(db, f"SELECT * FROM raw.city_yearbook WHERE {where}")
+    return rows.sort_values(["source_row", "variable", "scope"]).reset_index(drop=True)
+
+
+def test_one_year_replaces_only_that_year(site):
+    raw, db = site
+    others_before = query(db, "SELECT count(*) n, sum(hash(t)) h FROM raw.city_yearbook t "
+                              "WHERE year <> 2014")
+    year_before = yearbook_rows(db, "year = 2014")
+    log_before = query(db, "SELECT * FROM raw._load_log")
+    change_last_digit(raw / YEARBOOK_2014)
+
+    result = load_year(raw, db, "city_yearbook", 2014)
+    assert result.success, failure_message(result)
+
+    others_after = query(db, "SELECT count(*) n, sum(hash(t)) h FROM raw.city_yearbook t "
+                             "WHERE year <> 2014")
+    pd.testing.assert_frame_equal(others_before, others_after)
+    year_after = yearbook_rows(db, "year = 2014")
+    assert len(year_after) == len(year_before)
+    differing = (year_after.fillna(-1) != year_before.fillna(-1)).any(axis=1)
+    assert differing.sum() == 1     # the one value changed in the file
+
+    log = query(db, "SELECT * FROM raw._load_log")
+    new = log.iloc[len(log_before):]
+    assert list(new["file"]) == [YEARBOOK_2014]
+    assert new["sha256"].iloc[0] == ingest.files.sha256(raw / YEARBOOK_2014)
+    status = query(db, "SELECT * FROM raw._source_status WHERE source = 'city_yearbook'")
+    total = query(db, "SELECT count(*) n FROM raw.city_yearbook")["n"][0]
+    assert status["status"][0] == "loaded" and status["rows"][0] == total
+    assert status["message"][0].startswith("2014 replaced")
+
+    materialization = result.asset_materializations_for_node("load_city_yearbook")[0]
+    assert materialization.metadata["year"].value == 2014
+    assert materialization.metadata["seconds"].value > 0
+
+
+def test_bad_file_of_the_year_leaves_the_warehouse_as_it_was(site):
+    raw, db = site
+    before = warehouse_state(db)
+    change_last_digit(raw / YEARBOOK_2014, to=b"x")   # a number that is not one
+
+    result = load_year(raw, db, "city_yearbook", 2014)
+    assert not result.success
+    message = failure_message(result)
+    assert "city_yearbook_2014.csv" in message and "row" in message
+    assert warehouse_state(db) == before
+
+
+def test_one_ceads_table_year_in_parts(site):
+    """The CEADs tables are written in parts through staging tables: one table year replaces
+    that year's rows of every CEADs table and keeps the other years'."""
+    raw, db = site
+    tables = ingest.SOURCES["ceads_mrio"].tables
+    counts = " UNION ALL ".join(
+        f"SELECT '{t}' t, year, count(*) n, sum(hash(x)) h FROM raw.{t} x GROUP BY year"
+        for t in tables)
+    before = query(db, counts).sort_values(["t", "year"]).reset_index(drop=True)
+    years = sorted(before["year"].unique())
+    assert len(years) > 1
+
+    result = ingest.load("ceads_mrio", raw, years[1])
+    assert [p.name for p in result.files] == [f"ceads_city_mrio_{years[1]}.xlsx"]
+    with wh.connect(db) as con:
+        ingest.write(con, result, raw, years[1])
+        leftovers = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                                "table_name LIKE '_loading_%'").fetchone()[0]
+    after = query(db, counts).sort_values(["t", "year"]).reset_index(drop=True)
+    # the same file again: every year's rows as they were, none doubled, no staging left
+    pd.testing.assert_frame_equal(before, after)
+    assert leftovers == 0
+
+
+def test_year_needs_a_yearly_source_and_its_file(site):
+    raw, _ = site
+    with pytest.raises(ValueError, match="eps is not loaded by year"):
+        ingest.load("eps", raw, 2015)
+    with pytest.raises(IngestError, match=r"no file for 1990 \(files for \[2010"):
+        ingest.load("city_yearbook", raw, 1990)
+
+
+def test_refresh_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    assert command(None, None)[-2:] == ["-j", "refresh_all"]
+    assert command("eps", None)[-2:] == ["-j", "refresh_eps"]
+    argv = command("city_yearbook", 2015)
+    assert argv[-4:-1] == ["-j", "refresh_city_yearbook", "-c"]
+    config = json.loads((tmp_path / "refresh_run_config.yaml").read_text())
+    assert config == {"ops": {"load_city_yearbook": {"config": {"year": 2015}}}}
+    for source, year, says in [(None, 2015, "YEAR needs SOURCE"),
+                               ("eps", 2015, "eps has no yearly files"),
+                               ("yearbooks", None, "unknown source 'yearbooks'")]:
+        with pytest.raises(SystemExit, match=says):
+            command(source, year)
