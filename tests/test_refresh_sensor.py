@@ -65,6 +65,11 @@ def test_changed_yearbook_file_reloads_its_year_and_what_depends_on_it(warehouse
         assert not selected & others
         assert not {k for k in selected if k.path[0] in ("reference", "landing", "io")}
         assert dg.AssetKey(["staging", "stg_baidu_index"]) not in selected
+        # the run the daemon would start: the sensor's job, narrowed to the selection, accepts
+        # the run config
+        sensor = defs.resolve_sensor_def(SENSOR_NAME)
+        job = defs.resolve_job_def(sensor.job_name).get_subset(asset_selection=selected)
+        dg.validate_run_config(job, request.run_config)
 
         # The same change seen again gives the same run key: the daemon starts it once.
         again = tick(warehouse, landing, instance, data.cursor)

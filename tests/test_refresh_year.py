@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import dagster as dg
 import pandas as pd
@@ -134,3 +135,44 @@ def test_refresh_command(tmp_path, monkeypatch):
                                ("yearbooks", None, "unknown source 'yearbooks'")]:
         with pytest.raises(SystemExit, match=says):
             command(source, year)
+
+
+def test_make_refresh_of_one_year(warehouse, tmp_path):
+    """`make refresh SOURCE=county_yearbook YEAR=2006` as an operator runs it: one run that
+    loads that year and materializes only what is downstream of the county yearbook."""
+    from dagster._core.events import DagsterEventType
+    from ops_support import PROJECT, make_site
+
+    from dagster_project.jobs import source_selection
+    from dagster_project.definitions import defs
+
+    raw = tmp_path / "raw"
+    shutil.copytree(warehouse.raw_dir, raw)
+    site = make_site(tmp_path / "site", raw, warehouse.db)
+    other_years = ("SELECT count(*) n, sum(hash(t)) h FROM raw.county_yearbook t "
+                   "WHERE year <> 2006")
+    before = query(site.db, other_years)
+    change_last_digit(raw / "yearbook" / "county_yearbook_2006.csv")
+
+    done = subprocess.run(["make", "-s", "-C", str(PROJECT), "refresh",
+                           "SOURCE=county_yearbook", "YEAR=2006"], env=site.env(),
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    pd.testing.assert_frame_equal(query(site.db, other_years), before)
+    copy_log = query(site.copy, "SELECT sha256 FROM raw._load_log WHERE file = "
+                                "'yearbook/county_yearbook_2006.csv' ORDER BY loaded_at")
+    assert copy_log["sha256"].iloc[-1] == ingest.files.sha256(
+        raw / "yearbook" / "county_yearbook_2006.csv")
+
+    instance = dg.DagsterInstance.from_config(str(site.home))
+    (record,) = instance.get_run_records()
+    assert record.dagster_run.job_name == "refresh_county_yearbook"
+    assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    materialized = {r.asset_key for r in instance.get_records_for_run(
+        record.dagster_run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records}
+    downstream = source_selection("county_yearbook").resolve(defs.resolve_asset_graph())
+    assert materialized <= downstream
+    assert {dg.AssetKey(["marts", "county_year"]), dg.AssetKey("analyst_snapshot")} \
+        <= materialized
+    assert dg.AssetKey(["marts", "city_year"]) not in materialized
