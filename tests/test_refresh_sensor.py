@@ -89,3 +89,10 @@ def test_files_of_two_years_reload_the_whole_source(warehouse, landing):
     assert request.run_config == {}
     assert request.tags["refresh/sources"] == "city_yearbook"
     assert set(request.asset_selection) == downstream_of("city_yearbook")
+
+
+def test_a_note_in_a_yearly_folder_is_not_a_change(warehouse, landing):
+    (landing / "baidu_index" / "README.txt").write_text("where these files came from")
+    (landing / "yearbook" / "~$city_yearbook_2015.xlsx").write_bytes(b"lock")
+    with dg.instance_for_test() as instance:
+        assert tick(warehouse, landing, instance).run_requests == []

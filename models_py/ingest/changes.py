@@ -4,7 +4,7 @@ by checksum, against the files ``raw._load_log`` records for each source.
 A file belongs to the source whose landing sub-folder holds it; where sources share a folder
 (the city and county yearbooks, in ``yearbook/``), to the one whose name begins the file name
 (``city_yearbook_2015.csv``). Hidden files and office lock files (``.*``, ``~$*``) are not
-data. A file removed from the landing folder is not a change here: a full refresh of its
+data, nor, in a yearly source's folder, files without a year before the suffix. A file removed from the landing folder is not a change here: a full refresh of its
 source drops its rows.
 
 Checksums are kept between calls in :class:`Checksums`, keyed by each file's size and
@@ -108,10 +108,12 @@ def changed_files(raw_dir: Path, loaded: dict[tuple[str, str], str],
         for path in paths:
             rel = str(path.relative_to(raw_dir))
             seen.add(rel)
+            year = _YEAR.search(path.name) if SOURCES[source].yearly else None
+            if SOURCES[source].yearly and year is None:
+                continue
             digest = checksums.of(path, rel)
             before = loaded.get((source, rel))
             if digest != before:
-                year = _YEAR.search(path.name) if SOURCES[source].yearly else None
                 changes.append(Change(source, rel, digest, int(year.group(1)) if year else None,
                                       new=before is None))
     checksums.keep_only(seen)
