@@ -2,6 +2,7 @@
 warehouse (its analysts' copy holds raw._load_log) and a copy of its landing folder."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -96,3 +97,18 @@ def test_a_note_in_a_yearly_folder_is_not_a_change(warehouse, landing):
     (landing / "yearbook" / "~$city_yearbook_2015.xlsx").write_bytes(b"lock")
     with dg.instance_for_test() as instance:
         assert tick(warehouse, landing, instance).run_requests == []
+
+
+def test_refresh_of_what_changed(warehouse, landing):
+    """`make refresh CHANGED=1`: the sensor's run, from the command line."""
+    from dagster_project.refresh import changed_command
+
+    assert changed_command(warehouse.db, landing) is None
+    change_last_digit(landing / YEARBOOK_2014)
+    argv = changed_command(warehouse.db, landing)
+    assert argv[1:3] == ["asset", "materialize"]
+    selected = {dg.AssetKey.from_user_string(k)
+                for k in argv[argv.index("--select") + 1].split(",")}
+    assert selected == downstream_of("city_yearbook")
+    assert json.loads(argv[argv.index("--config-json") + 1]) == {
+        "ops": {"load_city_yearbook": {"config": {"year": 2014}}}}
