@@ -27,8 +27,9 @@ from pathlib import Path
 
 from models_py import warehouse
 
-# Share of free blocks in the warehouse above which publishing compacts it first.
-COMPACT_ABOVE = 0.2
+# Share of free blocks in the warehouse above which publishing compacts it first: the file
+# never carries more than this share of free space after a publish.
+COMPACT_ABOVE = 0.1
 
 
 @dataclass(frozen=True)

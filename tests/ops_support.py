@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,3 +187,18 @@ def reader_state(copy: Path) -> dict[str, list]:
     with duckdb.connect(str(copy), read_only=True) as con:
         return {t: list(con.execute(f"SELECT count(*), sum(hash(x)) FROM {t} x").fetchone())
                 for t in READER_TABLES}
+
+
+@contextmanager
+def analyst_session(db):
+    """A second process holding ``db`` open read-only, as `duckdb -readonly` would."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], "
+         "read_only=True); print('open', flush=True); time.sleep(600)", str(db)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "open"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()

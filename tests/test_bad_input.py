@@ -8,6 +8,7 @@ import pytest
 
 from dagster_project.assets.raw import raw_asset
 from models_py.ingest.files import sha256
+from ceads_files import HAND_GRID, edited, write_xlsx
 from support import (YEARBOOK_2010_GBK, failure_message, materialize, warehouse_state,
                      write_city_yearbooks)
 
@@ -87,9 +88,7 @@ MRIO = "ceads/ceads_city_mrio_2012.xlsx"
 
 @pytest.fixture
 def loaded_mrio(tmp_path):
-    """A warehouse holding a good CEADs load (the hand-made 2 x 2 table of test_io)."""
-    from test_io import HAND_GRID, write_xlsx
-
+    """A warehouse holding a good CEADs load (the hand-made 2 x 2 table of ceads_files)."""
     raw = tmp_path / "good_mrio"
     (raw / "ceads").mkdir(parents=True)
     write_xlsx(raw / MRIO, HAND_GRID)
@@ -99,8 +98,6 @@ def loaded_mrio(tmp_path):
 
 
 def _bad_mrio(tmp_path, good, grid):
-    from test_io import write_xlsx
-
     bad = tmp_path / "bad_mrio"
     shutil.copytree(good, bad)
     write_xlsx(bad / MRIO, grid)
@@ -108,8 +105,6 @@ def _bad_mrio(tmp_path, good, grid):
 
 
 def test_truncated_z_block_fails_cleanly(tmp_path, loaded_mrio):
-    from test_io import HAND_GRID
-
     good, db, before = loaded_mrio
     bad, digest = _bad_mrio(tmp_path, good, HAND_GRID[:7] + HAND_GRID[8:])  # 天津 16 row gone
     result = materialize([raw_asset("ceads_mrio")], bad, db)
@@ -122,8 +117,6 @@ def test_truncated_z_block_fails_cleanly(tmp_path, loaded_mrio):
 
 
 def test_unbalanced_mrio_row_fails_cleanly(tmp_path, loaded_mrio):
-    from test_io import HAND_GRID, edited
-
     good, db, before = loaded_mrio
     bad, digest = _bad_mrio(tmp_path, good, edited(HAND_GRID, {(6, 21): 101}))  # GO 100 -> 101
     result = materialize([raw_asset("ceads_mrio")], bad, db)

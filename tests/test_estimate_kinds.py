@@ -101,3 +101,7 @@ def test_wild_bootstrap_p_agrees_with_a_numpy_bootstrap(province_year):
     assert ours == pytest.approx(reference, abs=0.015)
     again, _ = estimators.estimate(province_year, spec)     # seeded: reproducible
     assert float(again.terms.set_index("term").loc["di_index", "wild_p"]) == ours
+    # the mart's row order is not fixed: the same rows in another order give the same p
+    shuffled = province_year.sample(frac=1, random_state=3).reset_index(drop=True)
+    other, _ = estimators.estimate(shuffled, spec)
+    assert float(other.terms.set_index("term").loc["di_index", "wild_p"]) == ours

@@ -5,30 +5,12 @@ first write when the session was opened after the refresh started."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
-from contextlib import contextmanager
 
-from ops_support import runs
+from ops_support import analyst_session, runs
 from support import failure_message, materialize
 
 LOCK_SECONDS = 30  # dagster-duckdb's own resource retried for about 100 s
-
-
-@contextmanager
-def analyst_session(db):
-    """A second process holding ``db`` open read-only, as `duckdb -readonly` would."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], "
-         "read_only=True); print('open', flush=True); time.sleep(600)", str(db)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "open"
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_make_refresh_stops_before_starting(refresh_site):

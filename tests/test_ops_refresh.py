@@ -13,7 +13,7 @@ import hashlib
 import json
 
 import pytest
-
+from models_py.snapshot import COMPACT_ABOVE
 from ops_support import (coefficients, kill_refresh_when, reader_state, runs, start_reader,
                          table_state)
 
@@ -111,6 +111,7 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
 
 
 def test_the_warehouse_does_not_grow_on_re_refresh(refresh_site, before):
-    # three refreshes (two killed) rewrote every table at least once
-    assert refresh_site.db.stat().st_size <= 1.05 * before["db_bytes"]
+    # three refreshes (two killed) rewrote every table at least once; the last publish left at
+    # most COMPACT_ABOVE of the file free (the first refresh's file has no free block)
+    assert refresh_site.db.stat().st_size <= before["db_bytes"] / (1 - COMPACT_ABOVE)
     assert refresh_site.copy.stat().st_size == refresh_site.db.stat().st_size

@@ -23,6 +23,7 @@ import pyfixest as pf
 import pytest
 import yaml
 
+from study_support import coef, stat
 from support import failure_message, materialize
 
 from models_py.estimate import estimators
@@ -40,19 +41,6 @@ def s001(warehouse):
             "mart": warehouse.query("SELECT * FROM marts.city_year"),
             "truth": warehouse.truth["S001"], "publish": warehouse.publish_dir / "s001",
             "study": load_study("s001")}
-
-
-def coef(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
-    r = rows[(rows["table"] == table) & (rows["column"] == column) & (rows["term"] == term)]
-    assert len(r) == 1, (table, column, term, len(r))
-    return r.iloc[0]
-
-
-def stat(stats: pd.DataFrame, table: str, column: int, name: str) -> float:
-    r = stats[(stats["table"] == table) & (stats["column"] == column)
-              & (stats["statistic"] == name)]
-    assert len(r) == 1, (table, column, name)
-    return float(r["value"].iloc[0])
 
 
 def test_planted_effect_inside_the_95_ci_of_baseline_and_robust_estimator(s001):

@@ -12,6 +12,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from models_py.estimate.specs import study_names
+from study_support import coef, stat
 from support import executable_assets, failure_message, materialize
 
 
@@ -25,8 +27,8 @@ def null_warehouse(tmp_path_factory):
     result = materialize([*executable_assets(defs), *defs.asset_checks], base / "raw",
                          base / "warehouse.duckdb",
                          selection=dg.AssetSelection.all()
-                         - dg.AssetSelection.groups("s003") - dg.AssetSelection.keys(
-                             "analyst_snapshot"),
+                         - dg.AssetSelection.groups(*(n for n in study_names() if n != "s001"))
+                         - dg.AssetSelection.keys("analyst_snapshot"),
                          publish_dir=base / "publish")
     assert result.success, failure_message(result)
     truth = json.loads((base / "truth.json").read_text(encoding="utf-8"))["S001"]
@@ -34,19 +36,6 @@ def null_warehouse(tmp_path_factory):
         rows = con.execute("SELECT * FROM results.s001_coefficients").df()
         stats = con.execute("SELECT * FROM results.s001_statistics").df()
     return {"truth": truth, "rows": rows, "stats": stats, "publish": base / "publish" / "s001"}
-
-
-def _value(stats, table, column, name):
-    r = stats[(stats["table"] == table) & (stats["column"] == column)
-              & (stats["statistic"] == name)]
-    assert len(r) == 1
-    return float(r["value"].iloc[0])
-
-
-def _coef(rows, table, column, term):
-    r = rows[(rows["table"] == table) & (rows["column"] == column) & (rows["term"] == term)]
-    assert len(r) == 1
-    return r.iloc[0]
 
 
 def test_the_truth_says_nothing_was_planted(null_warehouse):
@@ -60,20 +49,20 @@ def test_the_truth_says_nothing_was_planted(null_warehouse):
 
 
 def test_randomization_p_value_exceeds_five_percent(null_warehouse):
-    assert _value(null_warehouse["stats"], "placebo", 1, "ri_p") > 0.05
+    assert stat(null_warehouse["stats"], "placebo", 1, "ri_p") > 0.05
 
 
 def test_pre_trend_test_does_not_reject(null_warehouse):
     for column in (1, 2):
-        assert _value(null_warehouse["stats"], "event_study", column, "pretrend_p") > 0.05
+        assert stat(null_warehouse["stats"], "event_study", column, "pretrend_p") > 0.05
 
 
 def test_robust_estimator_ci_covers_zero(null_warehouse):
     for column in (1, 2):
-        r = _coef(null_warehouse["rows"], "robust_did", column, "did")
+        r = coef(null_warehouse["rows"], "robust_did", column, "did")
         assert r["ci_low"] < 0 < r["ci_high"], (column, r["estimate"])
     # the mechanisms are not planted either
     for column in (1, 2):
-        r = _coef(null_warehouse["rows"], "mechanisms", column, "did")
+        r = coef(null_warehouse["rows"], "mechanisms", column, "did")
         assert r["ci_low"] < 0 < r["ci_high"], (column, r["estimate"])
     assert (null_warehouse["publish"] / "placebo.png").stat().st_size > 10_000

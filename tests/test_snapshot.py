@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from models_py import snapshot, warehouse
+from ops_support import analyst_session
 
 DUCKDB_SHELL = Path(sys.executable).parent / "duckdb"
 
@@ -92,20 +93,12 @@ def test_writing_a_file_another_process_reads_fails_at_once_naming_it(tmp_path):
     db = tmp_path / "wh.duckdb"
     with warehouse.connect(db) as con:
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
-    reader = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
-         "read_only=True); print('open', flush=True); time.sleep(60)", str(db)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert reader.stdout.readline().strip() == "open"
+    with analyst_session(db) as reader:
         started = time.monotonic()
         with pytest.raises(warehouse.WarehouseLockedError) as failed:
             warehouse.connect(db)
         assert time.monotonic() - started < 5  # no retries for minutes
         message = str(failed.value)
-        assert f"process {reader.pid} (" in message and "time.sleep(60)" in message
+        assert f"process {reader.pid} (" in message and "time.sleep(600)" in message
         assert str(tmp_path / "wh_read.duckdb") in message
-    finally:
-        reader.kill()
-        reader.wait()
     warehouse.connect(db).close()  # free again once the reader is gone

@@ -39,14 +39,16 @@ def settings(spec: Spec) -> dict | None:
 
 
 def with_cluster_codes(data: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    """``data`` with the integer codes of the spec's cluster, which the bootstrap resamples."""
+    """``data`` with the integer codes of the spec's cluster, which the bootstrap resamples.
+    Codes follow the sorted cluster values, so a seed draws the same weight for the same
+    cluster whatever the order of the rows."""
     if not spec.cluster or "+" in spec.cluster:
         raise ValueError(f"wild_bootstrap needs one cluster variable, got {spec.cluster!r}")
     levels = sum(data[f].nunique() for f in spec.fixed_effects)
     if len(data) * levels > MAX_DUMMY_CELLS:
         raise ValueError(f"wild_bootstrap expands {levels:,} fixed-effect levels into dummies "
                          f"for {len(data):,} rows; drop the option for this spec")
-    return data.assign(**{CODES: pd.factorize(data[spec.cluster])[0]})
+    return data.assign(**{CODES: pd.factorize(data[spec.cluster], sort=True)[0]})
 
 
 def p_values(model, terms, spec: Spec) -> dict[str, float]:

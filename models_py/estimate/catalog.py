@@ -1,0 +1,103 @@
+"""What every study publishes, listed from a warehouse and a publish folder.
+
+``python -m models_py.estimate.catalog [warehouse] [publish folder]`` prints which raw sources
+each study needs, then, for each study in the order of its YAML, every table and figure with
+its results tables (schema ``results``) and its files (in ``<publish folder>/<study>/``). The
+README's two lists are this output for the small default, and a test keeps them equal.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+
+from models_py.estimate.run import RESULTS_SCHEMA, results_table
+from models_py.estimate.specs import Study, load_study, study_names
+
+TABLE_FILES = ("md", "html", "tex")
+FIGURE_FILES = ("png", "svg")
+
+
+def _owner(stem: str, ids: list[str]) -> str | None:
+    """The table or figure id a file stem belongs to: the id itself or ``<id>_<part>``
+    (a table's panels and frames), the longest such id when several match."""
+    owners = [i for i in ids if stem == i or stem.startswith(f"{i}_")]
+    return max(owners, key=len) if owners else None
+
+
+def _files(folder: Path, ids: list[str], extensions: tuple[str, ...]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {i: [] for i in ids}
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        owner = _owner(path.stem, ids)
+        if path.suffix.lstrip(".") in extensions and owner:
+            found[owner].append(path.name)
+    return found
+
+
+def _grouped(names: list[str]) -> str:
+    """``a.md, a.html, a.tex`` -> ``a.{md,html,tex}``, stems in order."""
+    stems: dict[str, list[str]] = {}
+    for name in names:
+        stem, ext = name.rsplit(".", 1)
+        stems.setdefault(stem, []).append(ext)
+    return ", ".join(f"`{s}.{{{','.join(sorted(e))}}}`" for s, e in stems.items())
+
+
+def study_outputs(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path) -> str:
+    """One study's outputs as a Markdown table."""
+    present = sorted(r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+        [RESULTS_SCHEMA]).fetchall())
+    folder = Path(publish_dir) / study.name.lower()
+    table_ids = [t["table"] for t in study.tables]
+    figure_ids = [f["figure"] for f in study.figures]
+    table_files = _files(folder, table_ids, TABLE_FILES)
+    figure_files = _files(folder, figure_ids, FIGURE_FILES)
+    collected = {results_table(study, "coefficients"), results_table(study, "statistics")}
+    results = {i: [] for i in table_ids}
+    for name in present:
+        if name.startswith(f"{study.name.lower()}_") and name not in collected:
+            owner = _owner(name, [results_table(study, i) for i in table_ids])
+            if owner:
+                results[owner.removeprefix(f"{study.name.lower()}_")].append(name)
+    lines = [f"**{study.name}** (asset group `{study.name.lower()}`, files in "
+             f"`data/publish/{study.name.lower()}/`)", "",
+             "| output | Dagster asset | warehouse tables (`results.`) | files |",
+             "|---|---|---|---|"]
+    for t in study.tables:
+        i = t["table"]
+        lines.append(f"| {t['title']} | `results/{results_table(study, i)}` | "
+                     f"{', '.join(f'`{n}`' for n in results[i])} | {_grouped(table_files[i])} |")
+    for f in study.figures:
+        lines.append(f"| Figure: {f['title']} | `figures/{study.name.lower()}_{f['figure']}` | | "
+                     f"{_grouped(figure_files[f['figure']])} |")
+    union = [n for n in sorted(collected) if n in present]
+    lines.append(f"| Every coefficient and statistic of the study's regression tables | "
+                 f"`results/{results_table(study, 'coefficients')}` | "
+                 f"{', '.join(f'`{n}`' for n in union)} | |")
+    return "\n".join(lines)
+
+
+def sources_table() -> str:
+    """Which raw sources each study needs (the ``sources`` of its YAML), as a Markdown table."""
+    studies = [load_study(n) for n in study_names()]
+    sources = list(dict.fromkeys(src for s in studies for src in s.sources))
+    lines = ["| source | " + " | ".join(s.name for s in studies) + " |",
+             "|---|" + "---|" * len(studies)]
+    for src in sources:
+        lines.append(f"| `{src}` | " + " | ".join("needed" if src in s.sources else ""
+                                                    for s in studies) + " |")
+    return "\n".join(lines)
+
+
+def catalog(con: duckdb.DuckDBPyConnection, publish_dir: Path) -> str:
+    """Every study's outputs, in study order."""
+    return "\n\n".join(study_outputs(con, s, publish_dir) for s in map(load_study, study_names()))
+
+
+if __name__ == "__main__":
+    db = sys.argv[1] if len(sys.argv) > 1 else "data/warehouse.duckdb"
+    folder = sys.argv[2] if len(sys.argv) > 2 else "data/publish"
+    with duckdb.connect(db, read_only=True) as connection:
+        print(sources_table(), catalog(connection, Path(folder)), sep="\n\n")
