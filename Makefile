@@ -35,11 +35,17 @@ demo: generate refresh
 generate: $(BIN)/.installed
 	$(BIN)/python -m models_py.generate --scale $(SCALE) --out $(RAW_DATA_DIR) --truth $(dir $(RAW_DATA_DIR))truth.json $(if $(FORMAT),--ceads-format $(FORMAT))
 
-# The preflight marks runs left unfinished by a killed refresh as failed (freeing their pool
-# slot), and stops if a refresh is running or another process holds the warehouse file.
+# Everything (refresh_all), one source (SOURCE=city_yearbook: refresh_city_yearbook), one
+# year of a yearly source (SOURCE=city_yearbook YEAR=2015), or only the sources whose files
+# are new or changed (CHANGED=1). The preflight marks runs left unfinished by a killed refresh
+# as failed (freeing their pool slot), and stops if a refresh is running or another process
+# holds the warehouse file.
+SOURCE ?=
+YEAR ?=
+CHANGED ?=
 refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m dagster_project.preflight
-	$(BIN)/dagster job execute -m dagster_project.definitions -j refresh_all
+	$(BIN)/python -m dagster_project.refresh $(if $(SOURCE),--source $(SOURCE)) $(if $(YEAR),--year $(YEAR)) $(if $(CHANGED),--changed)
 
 test: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,5 @@
-"""Dagster definitions: raw loaders, dbt models, the studies, the analysts' snapshot, and jobs.
+"""Dagster definitions: raw loaders, dbt models, the studies, the analysts' snapshot, jobs,
+the raw-file sensor, the nightly schedule and freshness checks.
 
 ``dagster dev -m dagster_project.definitions`` (or ``make ui``) opens the lineage UI.
 """
@@ -12,16 +13,23 @@ from dagster_project.assets.raw import landing_specs, raw_assets
 from dagster_project.assets.snapshot import snapshot_asset
 from dagster_project.assets.studies import all_study_assets
 from dagster_project.checks import quality_checks
-from dagster_project.jobs import generate_embedded_default, refresh_all
+from dagster_project.freshness import freshness_checks, freshness_sensor
+from dagster_project.jobs import generate_embedded_default, refresh_all, refresh_source_jobs
 from dagster_project.resources import resources
+from dagster_project.schedules import refresh_all_nightly
+from dagster_project.sensors import raw_files_sensor
 
 _loaded = [*raw_assets, io_transfer, dbt_models, *all_study_assets()]
 _upstream = [key for a in _loaded for key in a.keys]
+_assets = [*_loaded, snapshot_asset(_upstream)]
+_freshness = freshness_checks(_assets)
 
 defs = dg.Definitions(
-    assets=[*landing_specs, *_loaded, snapshot_asset(_upstream)],
-    asset_checks=quality_checks(),
-    jobs=[generate_embedded_default, refresh_all],
+    assets=[*landing_specs, *_assets],
+    asset_checks=[*quality_checks(), *_freshness],
+    jobs=[generate_embedded_default, refresh_all, *refresh_source_jobs],
+    schedules=[refresh_all_nightly],
+    sensors=[raw_files_sensor(_assets), freshness_sensor(_freshness)],
     resources=resources(),
     # One process, one step at a time: DuckDB takes one writer, and every step here writes.
     executor=dg.in_process_executor,

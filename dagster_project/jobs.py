@@ -1,8 +1,14 @@
-"""Jobs: the embedded-default generator, and the full refresh."""
+"""Jobs: the embedded-default generator, the full refresh, and the refresh of one source.
+
+``refresh_<source>`` reloads one source and rebuilds only what depends on it: the dbt models
+downstream of its raw tables (dbt builds just that subset), the studies that read those marts,
+and the analysts' copy. A yearly source's loader takes the run config ``year``.
+"""
 
 import dagster as dg
 
-from models_py import warehouse
+from dagster_project.assets.raw import raw_table_key
+from models_py import ingest, warehouse
 
 
 class GenerateConfig(dg.Config):
@@ -33,3 +39,23 @@ def generate_embedded_default():
 refresh_all = dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
                                   description="Load every raw source, build the dbt project, "
                                               "and publish the analysts' copy.")
+
+
+def source_selection(source: str) -> dg.AssetSelection:
+    """The raw tables of ``source`` and every asset downstream of them (with their checks)."""
+    return dg.AssetSelection.assets(*(raw_table_key(t) for t in ingest.SOURCES[source].tables)
+                                    ).downstream()
+
+
+def refresh_job_name(source: str) -> str:
+    return f"refresh_{source}"
+
+
+refresh_source_jobs = [
+    dg.define_asset_job(
+        refresh_job_name(source), selection=source_selection(source),
+        description=f"Reload {source}"
+                    + (f" (one year: run config ops.load_{source}.config.year)"
+                       if spec.yearly else "")
+                    + ", rebuild what depends on it and publish the analysts' copy.")
+    for source, spec in ingest.SOURCES.items()]

@@ -118,7 +118,8 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
                    | Iterable[dict[str, pd.DataFrame | pa.Table]],
                    log: pd.DataFrame | None = None, *,
                    types: dict[str, dict[str, str]] | None = None,
-                   status: dict | Callable[[], dict] | None = None) -> None:
+                   status: dict | Callable[[], dict] | None = None,
+                   where: str | None = None) -> None:
     """Create or replace ``schema.<name>`` for every table, all at once.
 
     ``tables`` is {name: rows}, written in one transaction; or an iterable of such parts, for a
@@ -136,12 +137,20 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
     returns once every part is written, replacing its source's row of ``raw._source_status``)
     or, on any error, also one raised while a later part is produced, none is, the staging
     tables are dropped and the warehouse is exactly as it was.
+
+    With ``where`` (a SQL condition on the tables' columns, e.g. ``year = 2015``) only the rows
+    that match it are replaced: they are deleted and the new rows inserted, in the same one
+    transaction; the other rows stay (a table that does not exist yet is created, with
+    ``types``).
     """
     if isinstance(tables, dict):
         with _transaction(con):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for name, rows in tables.items():
-                _write(con, f'{schema}."{name}"', rows, types and types[name], replace=True)
+                table = f'{schema}."{name}"'
+                if where is not None:
+                    _delete_where(con, table, types and types[name], where)
+                _write(con, table, rows, types and types[name], replace=where is None)
             _log_and_status(con, log, status)
         return
     staged: list[str] = []
@@ -158,8 +167,14 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
             del part                     # free this part before the next is produced
         with _transaction(con):
             for name in staged:
-                con.execute(f'DROP TABLE IF EXISTS {schema}."{name}"')
-                con.execute(f'ALTER TABLE {schema}."_loading_{name}" RENAME TO "{name}"')
+                table, loading = f'{schema}."{name}"', f'{schema}."_loading_{name}"'
+                if where is None:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+                    con.execute(f'ALTER TABLE {loading} RENAME TO "{name}"')
+                    continue
+                _delete_where(con, table, types and types[name], where)
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {loading}")
+                con.execute(f"DROP TABLE {loading}")
             _log_and_status(con, log, status)
     except BaseException:
         for name in staged:
@@ -176,6 +191,16 @@ def _transaction(con: duckdb.DuckDBPyConnection):
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _delete_where(con: duckdb.DuckDBPyConnection, table: str, types: dict[str, str] | None,
+                  where: str) -> None:
+    """Delete the rows of ``table`` that match ``where``, creating it first (with ``types``)
+    when it does not exist."""
+    if types is not None:
+        columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+    con.execute(f"DELETE FROM {table} WHERE {where}")
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | pa.Table,

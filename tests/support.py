@@ -63,6 +63,19 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("gbk"), "gbk"
 
 
+# A city yearbook file of the small default that is CSV, changed by the refresh tests.
+YEARBOOK_2014 = "yearbook/city_yearbook_2014.csv"
+
+
+def change_last_digit(path: Path, to: bytes | None = None) -> None:
+    """Change the last digit of a CSV file (to the next digit, or to ``to``): the same layout,
+    one value different."""
+    data = path.read_bytes().rstrip(b"\n")
+    at = max(data.rfind(bytes([c])) for c in b"0123456789")
+    digit = to or (b"8" if data[at:at + 1] == b"9" else bytes([data[at] + 1]))
+    path.write_bytes(data[:at] + digit + data[at + 1:] + b"\n")
+
+
 def executable_assets(defs) -> list:
     """Every asset of the definitions that Dagster can materialize."""
     return [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.is_executable]

@@ -10,6 +10,10 @@ A source the landing folder does not hold (no sub-folder, or no file of the sour
 absent, not an error: its tables are written empty, with the types of ``schema.RAW_TABLES``, and
 ``raw._source_status`` records it, so a previous load's rows never linger looking fresh and
 every model downstream still builds.
+
+The yearly sources (one file per year: the yearbooks, the Baidu index, the CEADs table years)
+also load one year: ``load(source, raw_dir, year=2015)`` reads only that year's file and
+``write(..., year=2015)`` replaces only the rows of that year, in one transaction.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import pyarrow as pa
 
 from models_py import warehouse
 from models_py.ingest import asif, baidu, ceads, eps, hsr, policy, schema, yearbook
-from models_py.ingest.errors import SourceAbsent
+from models_py.ingest.errors import IngestError, SourceAbsent
 from models_py.ingest.files import sha256
 from models_py.ingest.result import LoadResult
 
@@ -31,31 +35,40 @@ from models_py.ingest.result import LoadResult
 @dataclass(frozen=True)
 class Source:
     folder: str                 # landing sub-folder
-    loader: Callable[[Path], LoadResult]   # reads and validates the source's files
+    loader: Callable[..., LoadResult]   # reads and validates the source's files (raw_dir[, year])
     tables: tuple[str, ...]     # the raw tables a load replaces
+    yearly: bool = False        # one file per year; the loader takes ``year``, and every table
+                                # has a ``year`` column holding the file's year
 
 
 SOURCES: dict[str, Source] = {
-    "city_yearbook": Source("yearbook", yearbook.load_city, ("city_yearbook",)),
-    "county_yearbook": Source("yearbook", yearbook.load_county, ("county_yearbook",)),
+    "city_yearbook": Source("yearbook", yearbook.load_city, ("city_yearbook",), yearly=True),
+    "county_yearbook": Source("yearbook", yearbook.load_county, ("county_yearbook",),
+                              yearly=True),
     "eps": Source("eps", eps.load, ("eps",)),
     "ceads_mrio": Source("ceads", ceads.load,
                          ("ceads_region", "ceads_sector", "ceads_intermediate", "ceads_final_use",
-                          "ceads_row_totals", "ceads_footer")),
-    "baidu_index": Source("baidu_index", baidu.load, ("baidu_index",)),
+                          "ceads_row_totals", "ceads_footer"), yearly=True),
+    "baidu_index": Source("baidu_index", baidu.load, ("baidu_index",), yearly=True),
     "hsr": Source("hsr", hsr.load, ("hsr_line_stage", "hsr_line_station", "hsr_station")),
     "policy_texts": Source("policy_texts", policy.load, ("policy_document",)),
     "asif": Source("asif", asif.load, ("asif_firm_year",)),
 }
 
 
-def load(source: str, raw_dir: Path) -> LoadResult:
-    """Read and validate every file of ``source`` under ``raw_dir``; a source the folder does
-    not hold comes back absent, with empty tables."""
+def load(source: str, raw_dir: Path, year: int | None = None) -> LoadResult:
+    """Read and validate every file of ``source`` under ``raw_dir``, or, for a yearly source,
+    only the file of ``year``; a source the folder does not hold comes back absent, with empty
+    tables (with ``year``, it is an error: there is no file of that year)."""
     spec = SOURCES[source]
+    if year is not None and not spec.yearly:
+        yearly = ", ".join(s for s, v in SOURCES.items() if v.yearly)
+        raise ValueError(f"{source} is not loaded by year; the yearly sources are {yearly}")
     try:
-        result = spec.loader(Path(raw_dir))
+        result = spec.loader(Path(raw_dir)) if year is None else spec.loader(Path(raw_dir), year)
     except SourceAbsent as e:
+        if year is not None:
+            raise IngestError(spec.folder, f"no file for {year}: {e}") from None
         empty = {t: pd.DataFrame(columns=schema.columns(t)) for t in spec.tables}
         return LoadResult(source, empty, [], absent=str(e))
     if set(result.tables) != set(spec.tables):
@@ -69,9 +82,10 @@ def load(source: str, raw_dir: Path) -> LoadResult:
     return result
 
 
-def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path) -> None:
-    """Replace the source's raw tables, log the files they came from and record the source's
-    status (loaded or absent), atomically."""
+def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path,
+          year: int | None = None) -> None:
+    """Replace the source's raw tables (with ``year``: only their rows of that year), log the
+    files they came from and record the source's status (loaded or absent), atomically."""
     raw_dir = Path(raw_dir)
     loaded_at = warehouse.now()
     encodings = result.report.get("encodings", {})
@@ -82,10 +96,15 @@ def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path) -> 
 
     def status() -> dict:   # once every part is written: a source in parts counts as it goes
         counts = result.row_counts()
+        message = result.absent or "; ".join(f"raw.{t}: {n:,} rows" for t, n in counts.items())
+        rows = sum(counts.values())
+        if year is not None:    # the tables now hold this year's rows beside the other years'
+            rows = sum(con.execute(f'SELECT count(*) FROM raw."{t}"').fetchone()[0]
+                       for t in result.tables)
+            message = f"{year} replaced: {message}; {rows:,} rows in all years"
         return {"source": result.source, "status": result.status, "files": len(result.files),
-                "rows": sum(counts.values()), "checked_at": loaded_at,
-                "message": result.absent or "; ".join(f"raw.{t}: {n:,} rows"
-                                                      for t, n in counts.items())}
+                "rows": rows, "checked_at": loaded_at, "message": message}
 
     warehouse.replace_tables(con, "raw", result.rows(), log, status=status,
-                             types={t: schema.RAW_TABLES[t] for t in result.tables})
+                             types={t: schema.RAW_TABLES[t] for t in result.tables},
+                             where=None if year is None else f"year = {int(year)}")

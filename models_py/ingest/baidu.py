@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from models_py.ingest import names, schema
-from models_py.ingest.files import CsvTable, read_csv_table, source_files
+from models_py.ingest.files import (CsvTable, files_by_year, only_year, read_csv_table,
+                                    source_files)
 from models_py.ingest.numbers import column_numbers
 from models_py.ingest.progress import Progress, file_read, reporter
 from models_py.ingest.result import LoadResult
@@ -30,11 +31,14 @@ ABSENT_PAIRS = ("a directed city pair absent from a year's file had no measurabl
                 "warehouse layer fills them)")
 
 
-def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
-    """Read every ``baidu_index_<YYYY>.csv`` under ``raw_dir/baidu_index``."""
+def load(raw_dir: Path, year: int | None = None, *,
+         progress: Progress | None = None) -> LoadResult:
+    """Read every ``baidu_index_<YYYY>.csv`` under ``raw_dir/baidu_index``, or only the one of
+    ``year``."""
     raw_dir = Path(raw_dir)
     say = reporter(progress)
     files = source_files(raw_dir, FOLDER, r"baidu_index_\d{4}\.csv")
+    files = list(only_year(files_by_year(files), year, raw_dir / FOLDER).values())
     frames, encodings, per_file, extra = [], {}, {}, {}
     for k, path in enumerate(files, start=1):
         started = time.perf_counter()

@@ -37,7 +37,7 @@ from models_py.ingest.ceads_table import (DEFAULT_TOLERANCE, FINAL_USE, FOOTER, 
                                           CeadsBlocks, Provenance, file_year)
 from models_py.ingest.ceads_xlsx import read_xlsx
 from models_py.ingest.errors import IngestError
-from models_py.ingest.files import detect_encoding, files_by_year, source_files
+from models_py.ingest.files import detect_encoding, files_by_year, only_year, source_files
 from models_py.ingest.progress import Progress, file_read, reporter
 from models_py.ingest.result import LoadResult
 
@@ -72,12 +72,15 @@ def read_mrio(path: Path, *, year: int | None = None,
     return table
 
 
-def load(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
-    """Find every CEADs MRIO file under ``raw_dir/ceads``; the tables come in parts, one table
-    year each, read and checked as the writer asks for them (``progress`` hears of each)."""
+def load(raw_dir: Path, year: int | None = None, *,
+         progress: Progress | None = None) -> LoadResult:
+    """Find every CEADs MRIO file under ``raw_dir/ceads`` (or only that of table year
+    ``year``); the tables come in parts, one table year each, read and checked as the writer
+    asks for them (``progress`` hears of each)."""
     raw_dir = Path(raw_dir)
     files = source_files(raw_dir, FOLDER, PATTERN)
-    by_year = files_by_year(files, "give each table year in one format only")
+    by_year = only_year(files_by_year(files, "give each table year in one format only"), year,
+                        raw_dir / FOLDER)
     report: dict = {"years": sorted(by_year), "formats": {}, "encodings": {},
                     "read_seconds": {}, "regions": {}, "sectors": {}, "empty_cells": {}}
     for path in by_year.values():  # known before the parts are read: the load log needs them

@@ -166,6 +166,16 @@ def files_by_year(files: list[Path], hint: str = "") -> dict[int, Path]:
     return dict(sorted(by_year.items()))
 
 
+def only_year(by_year: dict[int, Path], year: int | None, folder: Path) -> dict[int, Path]:
+    """``by_year`` (from :func:`files_by_year`) narrowed to ``year``; None keeps every year. A
+    year with no file is an error naming the folder and the years it holds."""
+    if year is None:
+        return by_year
+    if year not in by_year:
+        raise IngestError(folder, f"no file for {year} (files for {sorted(by_year)})")
+    return {year: by_year[year]}
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

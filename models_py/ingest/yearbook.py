@@ -16,7 +16,7 @@ import pandas as pd
 from models_py import reference
 from models_py.ingest import catalog as catalog_mod
 from models_py.ingest import names, schema
-from models_py.ingest.files import (Grid, cell_text, files_by_year, read_first_grid,
+from models_py.ingest.files import (Grid, cell_text, files_by_year, only_year, read_first_grid,
                                     source_files)
 from models_py.ingest.numbers import to_numbers
 from models_py.ingest.progress import Progress, file_read, reporter
@@ -30,19 +30,26 @@ LEVELS = {
 }
 
 
-def load_city(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
-    return _load(Path(raw_dir), "city", progress)
+def load_city(raw_dir: Path, year: int | None = None, *,
+              progress: Progress | None = None) -> LoadResult:
+    """Every city yearbook file, or only the one of ``year``."""
+    return _load(Path(raw_dir), "city", year, progress)
 
 
-def load_county(raw_dir: Path, *, progress: Progress | None = None) -> LoadResult:
-    return _load(Path(raw_dir), "county", progress)
+def load_county(raw_dir: Path, year: int | None = None, *,
+                progress: Progress | None = None) -> LoadResult:
+    """Every county yearbook file, or only the one of ``year``."""
+    return _load(Path(raw_dir), "county", year, progress)
 
 
-def _load(raw_dir: Path, level: str, progress: Progress | None) -> LoadResult:
+def _load(raw_dir: Path, level: str, year: int | None, progress: Progress | None
+          ) -> LoadResult:
     spec = LEVELS[level]
     say = reporter(progress)
     files = source_files(raw_dir, "yearbook", rf"{spec['prefix']}_\d{{4}}\.(xlsx|csv)")
-    years = files_by_year(files, "give each year as xlsx or as csv, not both")
+    years = only_year(files_by_year(files, "give each year as xlsx or as csv, not both"), year,
+                      raw_dir / "yearbook")
+    files = list(years.values())
     frames, unknown, encodings = [], {}, {}
     for k, (year, path) in enumerate(years.items(), start=1):
         started = time.perf_counter()

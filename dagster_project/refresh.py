@@ -1,0 +1,99 @@
+"""The refresh command: everything, one source, one year of a yearly source, or what changed.
+
+    python -m dagster_project.refresh                                   # refresh_all
+    python -m dagster_project.refresh --source city_yearbook            # refresh_city_yearbook
+    python -m dagster_project.refresh --source city_yearbook --year 2015
+    python -m dagster_project.refresh --changed     # what the raw-file sensor would run, now
+
+``make refresh [SOURCE=...] [YEAR=...] [CHANGED=1]`` runs it after the preflight. The arguments
+are checked here, then this process becomes ``dagster job execute`` of the job (a year goes in
+as the run config of the source's loader, written to ``$DAGSTER_HOME/refresh_run_config.yaml``)
+or, for ``--changed``, ``dagster asset materialize`` of the sensor's selection; so the run is
+recorded in the Dagster instance like any other and stops with its process group. With
+``--changed`` and nothing new or changed in the landing folder, nothing runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from models_py import ingest
+
+DEFINITIONS = "dagster_project.definitions"
+
+
+def command(source: str | None, year: int | None) -> list[str]:
+    """The ``dagster job execute`` command line of the refresh (the run config file written)."""
+    if year is not None and source is None:
+        raise SystemExit("YEAR needs SOURCE: which source's year to reload "
+                         f"({', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)})")
+    if source is not None and source not in ingest.SOURCES:
+        raise SystemExit(f"unknown source {source!r}; the sources are "
+                         f"{', '.join(ingest.SOURCES)}")
+    if year is not None and not ingest.SOURCES[source].yearly:
+        raise SystemExit(f"{source} has no yearly files; reload it whole (no YEAR). The yearly "
+                         f"sources are {', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)}")
+    dagster = str(Path(sys.executable).parent / "dagster")
+    job = "refresh_all" if source is None else f"refresh_{source}"
+    argv = [dagster, "job", "execute", "-m", DEFINITIONS, "-j", job]
+    if year is not None:
+        config = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")) / "refresh_run_config.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        # JSON is YAML: the loader's config, nothing else
+        config.write_text(json.dumps({"ops": {f"load_{source}": {"config": {"year": year}}}}))
+        argv += ["-c", str(config)]
+    return argv
+
+
+def changed_command(warehouse_file: Path, raw_dir: Path) -> list[str] | None:
+    """The ``dagster asset materialize`` command line of the run the raw-file sensor would
+    request for the landing folder's new and changed files; None when there are none."""
+    from dagster_project.definitions import defs    # loads the dbt manifest: only here
+    from dagster_project.sensors import loaded_files, run_request
+    from models_py.ingest.changes import changed_files
+
+    changes = changed_files(raw_dir, loaded_files(warehouse_file))
+    if not changes:
+        return None
+    for change in changes:
+        print(f"{'new' if change.new else 'changed'}: {change.file}", flush=True)
+    request = run_request(changes, defs.resolve_asset_graph())
+    argv = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
+            DEFINITIONS, "--select",
+            ",".join(key.to_user_string() for key in request.asset_selection)]
+    if request.run_config:
+        argv += ["--config-json", json.dumps(request.run_config)]
+    return argv
+
+
+def main(args: list[str] | None = None) -> None:
+    from models_py import warehouse
+
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.refresh",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", help="one source: " + ", ".join(ingest.SOURCES))
+    parser.add_argument("--year", type=int, help="one year of a yearly source")
+    parser.add_argument("--changed", action="store_true",
+                        help="reload only the sources with new or changed files (by checksum "
+                             "against raw._load_log) and rebuild what depends on them")
+    options = parser.parse_args(args)
+    if options.changed and (options.source or options.year is not None):
+        raise SystemExit("CHANGED=1 finds the sources itself: give it without SOURCE and YEAR")
+    if options.changed:
+        argv = changed_command(warehouse.warehouse_path(), warehouse.raw_dir())
+        if argv is None:
+            print("nothing new or changed in the landing folder since the last refresh")
+            return
+        print(f"dagster asset materialize of {argv[argv.index('--select') + 1].count(',') + 1} "
+              "assets", flush=True)
+        os.execv(argv[0], argv)
+    argv = command(options.source or None, options.year)
+    print(" ".join(argv[2:]), flush=True)
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

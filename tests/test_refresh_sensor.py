@@ -1,0 +1,114 @@
+"""The raw-file sensor, evaluated with a real Dagster instance against the session's finished
+warehouse (its analysts' copy holds raw._load_log) and a copy of its landing folder."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import dagster as dg
+import pytest
+
+from dagster_project.assets.raw import raw_table_key
+from dagster_project.definitions import defs
+from dagster_project.resources import resources
+from dagster_project.sensors import SENSOR_NAME
+from support import YEARBOOK_2014, change_last_digit
+
+
+@pytest.fixture
+def landing(warehouse, tmp_path):
+    """A copy of the session's landing folder, which the tests may change."""
+    raw = tmp_path / "raw"
+    shutil.copytree(warehouse.raw_dir, raw)
+    return raw
+
+
+def tick(warehouse, raw_dir, instance, cursor=None) -> dg.SensorExecutionData:
+    """One evaluation of the sensor, as the daemon runs it."""
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs,
+        resources=resources(warehouse.db, raw_dir, warehouse.publish_dir))
+    return defs.resolve_sensor_def(SENSOR_NAME).evaluate_tick(context)
+
+
+def downstream_of(*tables: str) -> set[dg.AssetKey]:
+    graph = defs.resolve_asset_graph()
+    return dg.AssetSelection.assets(*(raw_table_key(t) for t in tables)).downstream() \
+        .resolve(graph)
+
+
+def test_unchanged_folder_starts_no_run(warehouse, landing):
+    with dg.instance_for_test() as instance:
+        first = tick(warehouse, landing, instance)
+        assert first.run_requests == [] and "no new or changed" in first.skip_message
+        # A file rewritten with the same bytes (a new modification time) is not a change.
+        path = landing / YEARBOOK_2014
+        path.write_bytes(path.read_bytes())
+        second = tick(warehouse, landing, instance, first.cursor)
+        assert second.run_requests == []
+
+
+def test_changed_yearbook_file_reloads_its_year_and_what_depends_on_it(warehouse, landing):
+    change_last_digit(landing / YEARBOOK_2014)
+    with dg.instance_for_test() as instance:
+        data = tick(warehouse, landing, instance)
+        assert len(data.run_requests) == 1
+        request = data.run_requests[0]
+        assert request.run_config == {"ops": {"load_city_yearbook": {"config": {"year": 2014}}}}
+        selected = set(request.asset_selection)
+        assert selected == downstream_of("city_yearbook")
+        assert {raw_table_key("city_yearbook"), dg.AssetKey(["marts", "city_year"]),
+                dg.AssetKey("analyst_snapshot")} <= selected
+        # nothing upstream or beside it: no other raw table, no seed, not the input-output
+        others = {raw_table_key(t) for t in ("county_yearbook", "baidu_index", "eps",
+                                             "ceads_intermediate", "asif_firm_year")}
+        assert not selected & others
+        assert not {k for k in selected if k.path[0] in ("reference", "landing", "io")}
+        assert dg.AssetKey(["staging", "stg_baidu_index"]) not in selected
+        # the run the daemon would start: the sensor's job, narrowed to the selection, accepts
+        # the run config
+        sensor = defs.resolve_sensor_def(SENSOR_NAME)
+        job = defs.resolve_job_def(sensor.job_name).get_subset(asset_selection=selected)
+        dg.validate_run_config(job, request.run_config)
+
+        # The same change seen again gives the same run key: the daemon starts it once.
+        again = tick(warehouse, landing, instance, data.cursor)
+        assert [r.run_key for r in again.run_requests] == [request.run_key]
+        # Changed once more, it is a new change with a new key.
+        change_last_digit(landing / YEARBOOK_2014)
+        os.utime(landing / YEARBOOK_2014, ns=(1, 1))   # size and time say nothing: checksum
+        third = tick(warehouse, landing, instance, again.cursor)
+        assert third.run_requests[0].run_key != request.run_key
+
+
+def test_files_of_two_years_reload_the_whole_source(warehouse, landing):
+    change_last_digit(landing / YEARBOOK_2014)
+    shutil.copyfile(landing / YEARBOOK_2014, landing / "yearbook" / "city_yearbook_2024.csv")
+    with dg.instance_for_test() as instance:
+        (request,) = tick(warehouse, landing, instance).run_requests
+    assert request.run_config == {}
+    assert request.tags["refresh/sources"] == "city_yearbook"
+    assert set(request.asset_selection) == downstream_of("city_yearbook")
+
+
+def test_a_note_in_a_yearly_folder_is_not_a_change(warehouse, landing):
+    (landing / "baidu_index" / "README.txt").write_text("where these files came from")
+    (landing / "yearbook" / "~$city_yearbook_2015.xlsx").write_bytes(b"lock")
+    with dg.instance_for_test() as instance:
+        assert tick(warehouse, landing, instance).run_requests == []
+
+
+def test_refresh_of_what_changed(warehouse, landing):
+    """`make refresh CHANGED=1`: the sensor's run, from the command line."""
+    from dagster_project.refresh import changed_command
+
+    assert changed_command(warehouse.db, landing) is None
+    change_last_digit(landing / YEARBOOK_2014)
+    argv = changed_command(warehouse.db, landing)
+    assert argv[1:3] == ["asset", "materialize"]
+    selected = {dg.AssetKey.from_user_string(k)
+                for k in argv[argv.index("--select") + 1].split(",")}
+    assert selected == downstream_of("city_yearbook")
+    assert json.loads(argv[argv.index("--config-json") + 1]) == {
+        "ops": {"load_city_yearbook": {"config": {"year": 2014}}}}
