@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import duckdb
 
+from models_py import warehouse
 from models_py.ingest import SOURCES
 
 
@@ -46,7 +47,8 @@ def record(con: duckdb.DuckDBPyConnection, models: list[str], raw_tables: list[s
     raw_tables = sorted({f"raw.{t.removeprefix('raw.')}" for t in raw_tables})
     sources = sorted({table_source(t) for t in raw_tables})
     loaded = []
-    if sources and _has_table(con, "_source_status") and _has_table(con, "_load_log"):
+    if sources and warehouse.has_table(con, "raw", "_source_status") \
+            and warehouse.has_table(con, "raw", "_load_log"):
         loaded = [s for (s,) in con.execute(
             f"SELECT source FROM raw._source_status WHERE status = 'loaded' AND source IN "
             f"({', '.join('?' * len(sources))}) ORDER BY source", sources).fetchall()]
@@ -84,7 +86,3 @@ def _with_source_file(con: duckdb.DuckDBPyConnection, tables: list[str]) -> list
         names).fetchall()}
     return [f'raw."{n}"' for n in names if n in found]
 
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
-                            "WHERE table_schema = 'raw' AND table_name = ?", [name]).fetchone()[0])

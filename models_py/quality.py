@@ -38,6 +38,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from models_py import warehouse
+
 SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
 KINDS = ("integrity", "plausibility")
 SAMPLE_ROWS = 20  # failing rows kept per failed test or expectation
@@ -172,8 +174,7 @@ def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROW
            "condition": kwargs.get("condition"), "failing_rows": None, "rows": []}
     # schema and name only: the database part of dbt's relation name is the file's name when
     # the project was parsed, which a copied warehouse does not keep
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-                         "AND table_name = ?", [test["schema"], test["alias"]]).fetchone()[0]
+    exists = warehouse.has_table(con, test["schema"], test["alias"])
     if not test["config"].get("store_failures") or not exists:
         return out  # the test keeps no failing rows, or has not run on this warehouse
     relation = f'"{test["schema"]}"."{test["alias"]}"'

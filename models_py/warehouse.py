@@ -144,7 +144,7 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
     ``types``).
     """
     if isinstance(tables, dict):
-        with _transaction(con):
+        with transaction(con):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for name, rows in tables.items():
                 table = f'{schema}."{name}"'
@@ -156,7 +156,7 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
     staged: list[str] = []
     try:
         for part in tables:
-            with _transaction(con):
+            with transaction(con):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 for name, rows in part.items():
                     _write(con, f'{schema}."_loading_{name}"', rows, types and types[name],
@@ -165,7 +165,7 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
                         staged.append(name)
                     del rows
             del part                     # free this part before the next is produced
-        with _transaction(con):
+        with transaction(con):
             for name in staged:
                 table, loading = f'{schema}."{name}"', f'{schema}."_loading_{name}"'
                 if where is None:
@@ -183,7 +183,8 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str,
 
 
 @contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection):
+def transaction(con: duckdb.DuckDBPyConnection):
+    """Everything inside the block commits together, or nothing does."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield
@@ -250,13 +251,25 @@ def absent_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[str]) -> li
     last load found none of their files in the landing folder (``raw._source_status`` says
     ``absent``), or they were never loaded into this warehouse."""
     sources = list(sources)
-    known = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                        "'raw' AND table_name = '_source_status'").fetchone()[0]
-    if not known:
+    if not has_table(con, "raw", "_source_status"):
         return sources
     loaded = {s for (s,) in con.execute(
         "SELECT source FROM raw._source_status WHERE status = 'loaded'").fetchall()}
     return [s for s in sources if s not in loaded]
+
+
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether the warehouse holds the table or view ``schema.name``."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_schema = ? AND table_name = ?",
+                            [schema, name]).fetchone()[0])
+
+
+def table_names(con: duckdb.DuckDBPyConnection, schema: str, prefix: str = "") -> list[str]:
+    """The tables and views of ``schema`` whose names start with ``prefix``, sorted."""
+    return [n for (n,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+        "AND starts_with(table_name, ?) ORDER BY table_name", [schema, prefix]).fetchall()]
 
 
 def now() -> dt.datetime:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from models_py import warehouse
 from models_py.estimate.run import RESULTS_SCHEMA, results_table
 from models_py.estimate.specs import Study, load_study, study_names
 
@@ -46,9 +47,7 @@ def _grouped(names: list[str]) -> str:
 
 def study_outputs(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path) -> str:
     """One study's outputs as a Markdown table."""
-    present = sorted(r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-        [RESULTS_SCHEMA]).fetchall())
+    present = warehouse.table_names(con, RESULTS_SCHEMA)
     folder = Path(publish_dir) / study.name.lower()
     table_ids = [t["table"] for t in study.tables]
     figure_ids = [f["figure"] for f in study.figures]

@@ -177,9 +177,7 @@ def collect_results(con: duckdb.DuckDBPyConnection, study: Study) -> pd.DataFram
     """Union the coefficient rows of every estimated table into
     ``results.<study>_coefficients`` and their statistics into ``results.<study>_statistics``;
     return the coefficient rows."""
-    present = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-        [RESULTS_SCHEMA]).fetchall()}
+    present = set(warehouse.table_names(con, RESULTS_SCHEMA))
 
     def union(part: str, columns: list[str]) -> pd.DataFrame:
         names = [results_table(study, t, part) for t in regression_tables(study)]
@@ -199,18 +197,10 @@ def withdraw_study(con: duckdb.DuckDBPyConnection, study: Study, out_dir: Path) 
     """Remove a study's published results: every ``results.<study>_*`` table (in one
     transaction) and the files in its publish folder, so that results the current sources
     cannot back never look fresh. Returns the tables dropped."""
-    prefix = f"{study.name.lower()}_"
-    names = [n for (n,) in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-        "AND starts_with(table_name, ?)", [RESULTS_SCHEMA, prefix]).fetchall()]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    names = warehouse.table_names(con, RESULTS_SCHEMA, f"{study.name.lower()}_")
+    with warehouse.transaction(con):
         for name in names:
             con.execute(f'DROP TABLE {RESULTS_SCHEMA}."{name}"')
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     for path in Path(out_dir).glob("*"):
         if path.is_file():
             path.unlink()
