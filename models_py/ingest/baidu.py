@@ -10,7 +10,6 @@ that is listed must therefore carry a number: a missing-value marker there is an
 """
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -38,12 +37,12 @@ def load(raw_dir: Path, year: int | None = None, *,
     raw_dir = Path(raw_dir)
     say = reporter(progress)
     files = source_files(raw_dir, FOLDER, r"baidu_index_\d{4}\.csv")
-    files = list(only_year(files_by_year(files), year, raw_dir / FOLDER).values())
+    by_year = only_year(files_by_year(files), year, raw_dir / FOLDER)
+    files = list(by_year.values())
     frames, encodings, per_file, extra = [], {}, {}, {}
-    for k, path in enumerate(files, start=1):
+    for k, (year, path) in enumerate(by_year.items(), start=1):
         started = time.perf_counter()
         rel = str(path.relative_to(raw_dir))
-        year = int(re.search(r"_(\d{4})\.csv$", path.name).group(1))
         table = read_csv_table(path, required=(ORIGIN, TARGET, YEAR, INDEX),
                                numeric=(YEAR, INDEX))
         encodings[rel] = table.encoding

@@ -14,17 +14,14 @@ file (the CEADs tables alone are about 1 GB).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from models_py import warehouse
 from models_py.ingest import SOURCES
-from models_py.ingest.files import sha256
-
-_YEAR = re.compile(r"(\d{4})\.[A-Za-z]+$")
-
+from models_py.ingest.files import sha256, year_of
 
 @dataclass(frozen=True)
 class Change:
@@ -88,9 +85,7 @@ def landing_files(raw_dir: Path) -> dict[str, list[Path]]:
 def loaded_checksums(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """(source, file) -> sha256 of the file as last loaded, from ``raw._load_log`` (empty for a
     warehouse that has loaded nothing)."""
-    present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                          "'raw' AND table_name = '_load_log'").fetchone()[0]
-    if not present:
+    if not warehouse.has_table(con, "raw", "_load_log"):
         return {}
     rows = con.execute("SELECT source, file, arg_max(sha256, loaded_at) FROM raw._load_log "
                        "GROUP BY source, file").fetchall()
@@ -108,13 +103,13 @@ def changed_files(raw_dir: Path, loaded: dict[tuple[str, str], str],
         for path in paths:
             rel = str(path.relative_to(raw_dir))
             seen.add(rel)
-            year = _YEAR.search(path.name) if SOURCES[source].yearly else None
+            year = year_of(path) if SOURCES[source].yearly else None
             if SOURCES[source].yearly and year is None:
                 continue
             digest = checksums.of(path, rel)
             before = loaded.get((source, rel))
             if digest != before:
-                changes.append(Change(source, rel, digest, int(year.group(1)) if year else None,
+                changes.append(Change(source, rel, digest, year,
                                       new=before is None))
     checksums.keep_only(seen)
     return changes

@@ -15,6 +15,8 @@ from python_calamine import CalamineWorkbook
 
 from models_py.ingest.errors import IngestError, SourceAbsent
 
+YEAR_IN_NAME = re.compile(r"(\d{4})\.[A-Za-z]+$")  # the data year of a yearly file
+
 
 def decode(path: Path) -> tuple[str, str]:
     """Text of a file and the encoding :func:`detect_encoding` found it to be in."""
@@ -153,12 +155,19 @@ def _listing(names, limit: int = 3) -> str:
     return f" (it holds: {shown}{more})"
 
 
+def year_of(path: Path) -> int | None:
+    """The data year of a yearly source's file, the 4 digits before the suffix
+    (``city_yearbook_2015.xlsx``), or None."""
+    found = YEAR_IN_NAME.search(path.name)
+    return int(found.group(1)) if found else None
+
+
 def files_by_year(files: list[Path], hint: str = "") -> dict[int, Path]:
     """One file per data year, the year read from the 4 digits before the suffix
     (``city_yearbook_2015.xlsx``); a second file for a year is an error naming both."""
     by_year: dict[int, Path] = {}
     for path in files:
-        year = int(re.search(r"(\d{4})\.[A-Za-z]+$", path.name).group(1))
+        year = year_of(path)
         if year in by_year:
             raise IngestError(path, f"a second file for {year} (the other: "
                                     f"{by_year[year].name}){'; ' + hint if hint else ''}")

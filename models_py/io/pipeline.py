@@ -41,7 +41,7 @@ def run(con: duckdb.DuckDBPyConnection, schema: str = "raw", threads: int | None
     say = progress or (lambda _: None)
     years = [y for (y,) in con.execute(
         f"SELECT DISTINCT year FROM {schema}.ceads_region ORDER BY year").fetchall()]
-    outputs, identities, seconds, failing_rows = [], {}, {}, {}
+    outputs, identities, seconds, failed, failing_rows = [], {}, {}, {}, {}
     for k, year in enumerate(years, start=1):
         started = time.perf_counter()
         table = read_warehouse(con, year, schema)
@@ -49,13 +49,12 @@ def run(con: duckdb.DuckDBPyConnection, schema: str = "raw", threads: int | None
             f"{time.perf_counter() - started:.1f}s; solving (I - A) X = Y")
         solution = leontief.solve_output(table, overwrite=True, threads=threads)
         identities[year] = leontief.identities(table, solution)
-        if leontief.failed_identities(identities[year], IDENTITY_TOLERANCE):
+        if found := leontief.failed_identities(identities[year], IDENTITY_TOLERANCE):
+            failed[year] = found
             failing_rows[year] = output_failures(table, solution)
         outputs.append(leontief.city_output(solution))
         seconds[year] = round(time.perf_counter() - started, 2)
         say(f"[{k}/{len(years)}] table year {year}: solved in {seconds[year]}s")
-    failed = {y: f for y, v in identities.items()
-              if (f := leontief.failed_identities(v, IDENTITY_TOLERANCE))}
     output_by_city, transfer = leontief.output_table(outputs), leontief.transfer_table(outputs)
     if not years:  # no CEADs table (the source is absent): empty tables of the usual types
         output_by_city, transfer = _typed(output_by_city), _typed(transfer)
