@@ -28,19 +28,13 @@ import pytest
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.studies import study_assets
 from dagster_project.checks import suite_check
-from dagster_project.resources import resources
 from models_py.estimate.specs import load_study
-from support import decode, executable_assets
+from support import decode, executable_assets, materialize
 
 DROPPED = ("年末常住人口", "医院床位数")
 TALENT_FILE = "eps/eps_city_talent_institutions.csv"
 IT_EMPLOYMENT = "信息传输、计算机服务和软件业从业人员"
 PLANTED_SHARE = 1.18
-
-
-def run(assets, db: Path, raw_dir: Path, selection, instance) -> dg.ExecuteInProcessResult:
-    return dg.materialize(assets, selection=selection, raise_on_error=False, instance=instance,
-                          resources=resources(db, raw_dir, db.parent / "publish"))
 
 
 def query(db: Path, sql: str) -> pd.DataFrame:
@@ -123,7 +117,8 @@ def odd_folder(warehouse, tmp_path_factory):
     shutil.copy(warehouse.db, db)
     selection = dg.AssetSelection.keys(["raw", "city_yearbook"], ["raw", "eps"]).downstream()
     with dg.DagsterInstance.ephemeral() as instance:
-        result = run([*executable_assets(defs), *defs.asset_checks], db, raw, selection, instance)
+        result = materialize([*executable_assets(defs), *defs.asset_checks], raw, db,
+                             selection=selection, instance=instance)
         warnings = [e.user_message for e in instance.all_logs(result.run_id)
                     if e.level == logging.WARNING and e.user_message]
     return result, db, (city_id, year), warnings
@@ -223,8 +218,8 @@ def test_a_failing_dbt_integrity_test_stops_the_build(warehouse, tmp_path):
                     "FROM raw.city_yearbook LIMIT 1")
     selection = dg.AssetSelection.assets(dbt_models).downstream()
     with dg.DagsterInstance.ephemeral() as instance:
-        result = run([*executable_assets(defs), *defs.asset_checks], db, warehouse.raw_dir,
-                     selection, instance)
+        result = materialize([*executable_assets(defs), *defs.asset_checks], warehouse.raw_dir,
+                             db, selection=selection, instance=instance)
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [e.check_name for e in failed] == ["accepted_values_stg_city_yearbook_scope______"]
@@ -246,8 +241,8 @@ def test_a_failing_blocking_suite_stops_the_run_before_anything_downstream(wareh
     selection = dg.AssetSelection.keys(["marts", "city_pair_period"]) | dg.AssetSelection.assets(
         *studies)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = run([dbt_models, *studies, suite_check(suite, "integrity")], db,
-                     warehouse.raw_dir, selection, instance)
+        result = materialize([dbt_models, *studies, suite_check(suite, "integrity")],
+                             warehouse.raw_dir, db, selection=selection, instance=instance)
     gx = checks(result)[("marts/city_pair_period", "gx_city_pair_period_integrity")]
     assert not gx.passed and gx.severity == dg.AssetCheckSeverity.ERROR
     assert gx.metadata["failures"].value[0]["expectation"] == "expect_compound_columns_to_be_unique"

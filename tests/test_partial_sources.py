@@ -212,6 +212,7 @@ def test_a_study_whose_sources_are_absent_is_skipped_naming_them(request, name):
         assert not any(t.startswith(f"{study_name}_") for t in results), study.name
         skipped = [m for key, m in refresh.metadata.items() if key.path[-1].startswith(
             f"{study_name}_") and key.path[0] in ("results", "figures")]
+        assert skipped, study.name
         assert all(m["status"] == "skipped" and m["absent_sources"] == missing
                    for m in skipped), study.name
         assert not (refresh.publish_dir / study_name).exists() or \

@@ -33,12 +33,6 @@ def s000(warehouse):
             "publish": warehouse.publish_dir / "s000", "study": load_study("s000")}
 
 
-
-
-
-
-
-
 def test_planted_effect_inside_the_95_ci_of_the_baseline(s000):
     rows, effects = s000["rows"], s000["effects"]
     for column, outcome in ((1, "theil"), (3, "cv")):

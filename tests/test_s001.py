@@ -23,7 +23,7 @@ import pyfixest as pf
 import pytest
 import yaml
 
-from study_support import coef, stat
+from study_support import coef, stat, upstream
 from support import failure_message, materialize
 
 from models_py.estimate import estimators
@@ -216,13 +216,7 @@ def test_lineage_reaches_the_raw_files():
     graph = defs.resolve_asset_graph()
     for key in (["results", "s001_baseline"], ["figures", "s001_event_study"],
                 ["results", "s001_spatial_did"], ["results", "s001_coefficients"]):
-        upstream = graph.get(dg.AssetKey(key)).parent_keys
-        seen, todo = set(), list(upstream)
-        while todo:
-            k = todo.pop()
-            if k not in seen:
-                seen.add(k)
-                todo.extend(graph.get(k).parent_keys)
+        seen = upstream(key)
         assert dg.AssetKey(["landing", "city_yearbook"]) in seen, key
         assert dg.AssetKey(["landing", "eps"]) in seen, key
     assert dg.AssetKey(["marts", "dim_city"]) in graph.get(

@@ -22,6 +22,7 @@ import pytest
 
 from models_py import reference
 from models_py.estimate.specs import load_study
+from study_support import coef
 
 GOLDEN = Path(__file__).parent / "golden"
 NUMBER = re.compile(r"^\(?-?\d[\d,]*\.\d+(e[-+]\d+)?\)?\**$|^\d{1,3}(,\d{3})+$")  # 0.174***, 3,960
@@ -44,12 +45,6 @@ def s003(warehouse):
             "publish": warehouse.publish_dir / "s003"}
 
 
-def _coef(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
-    r = rows[(rows["table"] == table) & (rows["column"] == column) & (rows["term"] == term)]
-    assert len(r) == 1, (table, column, term, len(r))
-    return r.iloc[0]
-
-
 def _assert_sign(r: pd.Series, planted: str, where: str) -> None:
     if planted == "0":
         assert r["p"] >= 0.01, f"{where}: planted 0 but {r['estimate']:.3f} (p={r['p']:.2g})"
@@ -61,25 +56,25 @@ def _assert_sign(r: pd.Series, planted: str, where: str) -> None:
 
 def test_baseline_signs(s003):
     for name, col in (("connectivity_HSR", 2), ("connectivity_I", 4)):
-        r = _coef(s003["rows"], "baseline", col, TERM[name])
+        r = coef(s003["rows"], "baseline", col, TERM[name])
         _assert_sign(r, s003["truth"]["baseline_IT_direction"][name], f"baseline ({col}) {name}")
 
 
 def test_gradient_signs(s003):
     planted = s003["truth"]["gradient_IT"]
     for (g, name), col in GRADIENT_COLUMN.items():
-        r = _coef(s003["rows"], "gradient", col, TERM[name])
+        r = coef(s003["rows"], "gradient", col, TERM[name])
         _assert_sign(r, planted[g][name], f"gradient ({col}) {g} {name}")
     # information connectivity moves more industry down the gradient than up
-    down = _coef(s003["rows"], "gradient", 3, "connectivity_i")["estimate"]
-    up = _coef(s003["rows"], "gradient", 4, "connectivity_i")["estimate"]
+    down = coef(s003["rows"], "gradient", 3, "connectivity_i")["estimate"]
+    up = coef(s003["rows"], "gradient", 4, "connectivity_i")["estimate"]
     assert (down > up) == (planted["connectivity_I_larger"] == "down")
 
 
 def test_sector_signs(s003):
     planted = s003["truth"]["sector_IT"]
     for (outcome, g, name), col in SECTOR_COLUMN.items():
-        r = _coef(s003["rows"], "sector", col, TERM[name])
+        r = coef(s003["rows"], "sector", col, TERM[name])
         assert r["outcome"] == {"IT_labor": "it_labor", "IT_capital": "it_capital",
                                 "IT_tech": "it_technology"}[outcome]
         _assert_sign(r, planted[outcome][g][name], f"sector ({col}) {outcome} {g} {name}")
@@ -122,7 +117,7 @@ def test_cross_check_linearmodels(s003):
     np.testing.assert_allclose(b_pf.values, lm.params[b_pf.index].values, rtol=0, atol=1e-6)
     np.testing.assert_allclose(se_pf.values, lm.std_errors[se_pf.index].values * np.sqrt(scale),
                                rtol=0, atol=1e-6)
-    stored = _coef(s003["rows"], "baseline", 2, "connectivity_hsr")
+    stored = coef(s003["rows"], "baseline", 2, "connectivity_hsr")
     assert abs(stored["estimate"] - lm.params["connectivity_hsr"]) < 1e-6
 
 
@@ -172,7 +167,7 @@ def test_published_files_hold_the_tables_and_figures(s003):
             assert tex.count("\\hline") == 6 and html.count('<tr class="se">') >= 1
     # the stored rows are what the baseline table prints
     md = (pub / "baseline.md").read_text(encoding="utf-8")
-    r = _coef(rows, "baseline", 2, "connectivity_hsr")
+    r = coef(rows, "baseline", 2, "connectivity_hsr")
     assert f"{r['estimate']:.3f}" in md and f"({r['std_error']:.3f})" in md
     n_obs = int(r["n_obs"])
     assert f"{n_obs:,}" in md
