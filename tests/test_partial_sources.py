@@ -57,7 +57,7 @@ class Refresh:
     sources: tuple[str, ...]            # the sources the folder holds
     db: Path
     publish_dir: Path
-    metadata: dict[dg.AssetKey, dict]   # raw table -> metadata of its materialization
+    metadata: dict[dg.AssetKey, dict]   # raw table or study asset -> its materialization's
     log: str                            # the run's log
 
     def query(self, sql: str) -> pd.DataFrame:
@@ -67,6 +67,12 @@ class Refresh:
 
 def _raw_keys() -> list[dg.AssetKey]:
     return [raw_table_key(t) for s in ingest.SOURCES.values() for t in s.tables]
+
+
+def _study_keys() -> list[dg.AssetKey]:
+    from dagster_project.assets.studies import all_study_assets
+
+    return [key for a in all_study_assets() for key in a.keys]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +92,8 @@ def s003_refresh(small_default, tmp_path_factory) -> Refresh:
     assert run.returncode == 0, run.stderr[-5000:]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         metadata = {key: {k: v.value for k, v in instance.get_latest_materialization_event(key)
-                          .asset_materialization.metadata.items()} for key in _raw_keys()}
+                          .asset_materialization.metadata.items()}
+                    for key in [*_raw_keys(), *_study_keys()]}
     return Refresh("S003", S003_SOURCES, base / "wh.duckdb", base / "publish", metadata,
                    run.stdout + run.stderr)
 
