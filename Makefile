@@ -39,7 +39,7 @@ generate: $(BIN)/.installed
 # year of a yearly source (SOURCE=city_yearbook YEAR=2015), or only the sources whose files
 # are new or changed (CHANGED=1). The preflight marks runs left unfinished by a killed refresh
 # as failed (freeing their pool slot), and stops if a refresh is running or another process
-# holds the warehouse file.
+# keeps the warehouse file open.
 SOURCE ?=
 YEAR ?=
 CHANGED ?=

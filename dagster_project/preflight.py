@@ -7,8 +7,9 @@ next run would wait for that slot forever. Every run of these definitions execut
 one process (the in-process executor) and records that process's id in its event log; a started
 run whose process is gone is marked failed here and its pool slots are freed. A run whose
 process is alive means a refresh is running: the preflight stops with a message instead of
-queueing behind it. Last, it opens the warehouse for writing once, so that a session holding
-the file fails the refresh at once, naming the process (``models_py.warehouse.connect``).
+queueing behind it. Last, it opens the warehouse for writing once, so that a session keeping
+the file open fails the refresh before it starts, naming the process, once
+``models_py.warehouse.connect`` has waited ``LOCK_WAIT_SECONDS`` for it to close the file.
 
 The data needs no repair after a kill: every write is a DuckDB transaction, and the analysts'
 copy is only ever replaced by a rename (``models_py.snapshot``).

@@ -45,8 +45,9 @@ parse_dbt_project_if_dev()
 
 
 class Warehouse(DuckDBResource):
-    """The DuckDB warehouse file. A connection fails at once, naming the process that holds
-    the file, when another process has it open (``models_py.warehouse.connect``), where
+    """The DuckDB warehouse file. When another process has it open, a connection waits up to
+    ``models_py.warehouse.LOCK_WAIT_SECONDS`` for it to close the file (a query session between
+    two steps), then fails naming that process (``models_py.warehouse.connect``), where
     dagster-duckdb's own resource retries for about 100 s; a missing folder is created."""
 
     @contextmanager

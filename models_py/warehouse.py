@@ -4,13 +4,17 @@ found (``raw._source_status``, read by :func:`absent_sources`).
 DuckDB allows one writing process per file, and no writer while any other process has the file
 open. Every writing step of the pipeline goes through ``connect()`` inside one Dagster pool
 (``duckdb_warehouse``), so writes never overlap; analysts read the copy that
-``models_py.snapshot`` publishes beside the warehouse, which a refresh never opens.
+``models_py.snapshot`` publishes beside the warehouse, which a refresh never opens. A reader
+that opens the warehouse itself between two steps of a refresh holds it only for its query:
+a writer's ``connect()`` waits for it (``LOCK_WAIT_SECONDS``) instead of failing the step.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import re
+import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,12 +64,21 @@ def snapshot_path(path: Path | None = None) -> Path:
     return path.with_name(path.stem + "_read.duckdb")
 
 
+# How long a writer's connection waits for other processes to close the warehouse (a query
+# session opened between two steps of a refresh), retrying with growing pauses, before it fails
+# with WarehouseLockedError; dbt's profile (dbt/profiles.yml, retries) waits about as long.
+LOCK_WAIT_SECONDS = 10.0
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.05, 1.0
+
+
 def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse (by default WAREHOUSE_PATH).
 
     A new file is created in ``STORAGE_VERSION``. When another process holds a lock that
-    conflicts (any open connection, for a writer; a writer, for a reader), the connection fails
-    at once with ``WarehouseLockedError`` naming that process, instead of waiting for it.
+    conflicts, a writer retries for up to ``LOCK_WAIT_SECONDS`` (pauses from 50 ms doubling to
+    1 s, with jitter so that a reader polling at a fixed rate cannot keep hitting them) and
+    then fails with ``WarehouseLockedError`` naming that process; a reader, which conflicts only
+    with a writer (a refresh), fails at once.
     """
     path = Path(path or warehouse_path())
     config = dict(DUCKDB_CONFIG)
@@ -73,12 +86,19 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             config["storage_compatibility_version"] = STORAGE_VERSION
-    try:
-        return duckdb.connect(str(path), read_only=read_only, config=config)
-    except duckdb.IOException as exc:
-        if "Could not set lock" not in str(exc):
-            raise
-        raise WarehouseLockedError(_locked_message(path, str(exc), read_only)) from None
+    deadline = time.monotonic() + (0 if read_only else LOCK_WAIT_SECONDS)
+    pause = _FIRST_PAUSE
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WarehouseLockedError(_locked_message(path, str(exc), read_only)) from None
+        time.sleep(min(pause * random.uniform(0.5, 1.0), left))
+        pause = min(2 * pause, _LONGEST_PAUSE)
 
 
 def _locked_message(path: Path, error: str, read_only: bool) -> str:
@@ -99,7 +119,8 @@ def _locked_message(path: Path, error: str, read_only: bool) -> str:
         return (f"Cannot read the warehouse {path}: {holder} is writing it (a refresh). Open "
                 f"the analysts' copy {copy} instead: it holds the last finished refresh and a "
                 f"refresh never locks it. (DuckDB: {duckdb_says})")
-    return (f"Cannot write the warehouse {path}: {holder} has it open, and DuckDB lets no "
+    return (f"Cannot write the warehouse {path}: {holder} has kept it open for "
+            f"{LOCK_WAIT_SECONDS:.0f} s, and DuckDB lets no "
             f"process write a file that another process has open, even read-only. If that is a "
             f"query session, close it and query the analysts' copy {copy} instead, which a "
             f"refresh never locks; if it is a step of an earlier refresh still running, let it "

@@ -1,6 +1,7 @@
 """Running the project the way an operator does, for the operations tests: `make refresh` and
 `make ui` as subprocesses with their folders in a temporary site, what a refresh left in the
-Dagster instance, and a second process that queries the analysts' copy in a loop."""
+Dagster instance, and a second process that queries the analysts' copy (or the warehouse
+itself) in a loop."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 PROJECT = Path(__file__).resolve().parents[1]
 COEFFICIENTS = "results.s003_coefficients"
@@ -146,21 +148,46 @@ def coefficients(db: Path) -> dict[tuple, tuple]:
     return {tuple(r[:4]): tuple(r[4:]) for r in rows}
 
 
-# --- a second process querying the analysts' copy ---------------------------------------------
+def results(db: Path) -> dict[str, pd.DataFrame]:
+    """Every table of the ``results`` schema of ``db``, rows in stored order, without what says
+    when or how fast they were written: fitting times (``seconds``) and the load times in the
+    audit records."""
+    from models_py.warehouse import table_names
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {name: con.execute(f'SELECT * FROM results."{name}"').df()
+                  for name in table_names(con, "results")}
+    for frame in tables.values():
+        frame.drop(columns=["seconds"], errors="ignore", inplace=True)
+        if "audit" in frame:
+            frame["audit"] = frame["audit"].map(_without_write_times, na_action="ignore")
+    return tables
+
+
+def _without_write_times(audit: str) -> str:
+    record = json.loads(audit)
+    for file in record.get("raw_files", []):
+        for column in WRITE_TIMES:
+            file.pop(column, None)
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+
+
+# --- a second process querying the analysts' copy, or the warehouse itself ---------------------
 
 READER_TABLES = ("raw._load_log", "raw.city_yearbook", "raw.ceads_intermediate", "marts.city_year",
                  "marts.city_pair_period", COEFFICIENTS)
 
 
-def read_until_stopped(copy: str, out: str, stop: str) -> None:
-    """Query the analysts' copy again and again, as an analyst's session would, each time on a
-    new read-only connection, until the file ``stop`` exists; one JSON line per query: the
-    tables' counts and hashes, or the error."""
+def read_until_stopped(db: str, out: str, stop: str, pause: str = "0.05") -> None:
+    """Query the DuckDB file ``db`` again and again, as an analyst's session would, each time
+    on a new read-only connection closed after the query, ``pause`` seconds apart, until the
+    file ``stop`` exists; one JSON line per query: the tables' counts and hashes, or the
+    error."""
     with open(out, "w", encoding="utf-8") as log:
         while not os.path.exists(stop):
-            record = {"inode": os.stat(copy).st_ino}
+            record = {"inode": os.stat(db).st_ino}
             try:
-                with duckdb.connect(copy, read_only=True) as con:
+                with duckdb.connect(db, read_only=True) as con:
                     con.execute("BEGIN")  # one snapshot for every table of the query
                     record["state"] = {t: list(con.execute(
                         f"SELECT count(*), sum(hash(x)) FROM {t} x").fetchone())
@@ -169,15 +196,18 @@ def read_until_stopped(copy: str, out: str, stop: str) -> None:
                 record["error"] = f"{type(exc).__name__}: {exc}"
             log.write(json.dumps(record) + "\n")
             log.flush()
-            time.sleep(0.05)
+            time.sleep(float(pause))
 
 
-def start_reader(site: Site, work: Path) -> tuple[subprocess.Popen, Path, Path]:
-    out, stop = work / "reads.jsonl", work / "stop"
+def start_reader(db: Path, work: Path, pause: float = 0.05
+                 ) -> tuple[subprocess.Popen, Path, Path]:
+    """A second process running :func:`read_until_stopped` on ``db``: the process, the file
+    it records its queries in, and the file that stops it."""
+    out, stop = work / f"reads_{db.stem}.jsonl", work / f"stop_{db.stem}"
     proc = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, ops_support; ops_support.read_until_stopped(*sys.argv[1:])",
-         str(site.copy), str(out), str(stop)],
+         str(db), str(out), str(stop), str(pause)],
         cwd=Path(__file__).parent, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
     return proc, out, stop
 
@@ -190,11 +220,12 @@ def reader_state(copy: Path) -> dict[str, list]:
 
 
 @contextmanager
-def analyst_session(db):
-    """A second process holding ``db`` open read-only, as `duckdb -readonly` would."""
+def analyst_session(db, seconds: float = 600):
+    """A second process holding ``db`` open read-only, as `duckdb -readonly` would, for
+    ``seconds`` (then it closes the file and ends)."""
     proc = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], "
-         "read_only=True); print('open', flush=True); time.sleep(600)", str(db)],
+         f"read_only=True); print('open', flush=True); time.sleep({seconds:g})", str(db)],
         stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "open"

@@ -2,8 +2,9 @@
 subprocess with DAGSTER_HOME, WAREHOUSE_PATH, RAW_DATA_DIR and PUBLISH_DIR in a temporary site):
 the kill lands inside a raw load, then inside the dbt build; neither leaves the warehouse or the
 analysts' copy damaged; the next refresh clears the dead run, completes by itself while a second
-process queries the analysts' copy throughout, and gives the same results; the warehouse does
-not grow.
+process queries the analysts' copy throughout and a third polls the warehouse file itself, and
+gives the same results as the first refresh of the same folder (every results table: floats to
+1e-12 relative, everything else exactly); the warehouse does not grow.
 
 The tests run in order on one site, each starting where the one before left it.
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pandas as pd
 import pytest
 from models_py.snapshot import COMPACT_ABOVE
-from ops_support import (coefficients, kill_refresh_when, reader_state, runs, start_reader,
-                         table_state)
+from ops_support import (coefficients, kill_refresh_when, reader_state, results, runs,
+                         start_reader, table_state)
 
 
 def sha256(path) -> str:
@@ -26,7 +28,7 @@ def sha256(path) -> str:
 def before(refresh_site):
     """The site before any of these refreshes: what every later state is compared with."""
     return {"db": table_state(refresh_site.db), "copy_sha": sha256(refresh_site.copy),
-            "coefficients": coefficients(refresh_site.db),
+            "coefficients": coefficients(refresh_site.db), "results": results(refresh_site.db),
             "db_bytes": refresh_site.db.stat().st_size}
 
 
@@ -34,6 +36,15 @@ def assert_same_estimates(got: dict, expected: dict):
     assert got.keys() == expected.keys()
     for key, values in expected.items():
         assert got[key] == pytest.approx(values, rel=1e-9, nan_ok=True), key
+
+
+def assert_same_results(got: dict, expected: dict):
+    """Every results table again, its rows in the same order: floats to 1e-12 relative,
+    everything else exactly."""
+    assert got.keys() == expected.keys()
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=False, rtol=1e-12, atol=0,
+                                      obj=name)
 
 
 def assert_same_tables(got: dict, expected: dict):
@@ -85,12 +96,16 @@ def test_the_next_refresh_clears_the_dead_run_and_is_killed_inside_the_dbt_build
 def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, before,
                                                                   tmp_path):
     old = reader_state(refresh_site.copy)
-    reader, reads, stop = start_reader(refresh_site, tmp_path)
+    reader, reads, stop = start_reader(refresh_site.copy, tmp_path)
+    # an analyst who opened the warehouse itself: open, query, close, every 0.3 s
+    poller, polls, stop_polling = start_reader(refresh_site.db, tmp_path, pause=0.3)
     try:
         done = refresh_site.refresh()
     finally:
         stop.touch()
+        stop_polling.touch()
         reader.wait(timeout=60)
+        poller.wait(timeout=60)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     statuses = [r["status"] for r in runs(refresh_site)[-3:]]
     assert statuses == ["FAILURE", "FAILURE", "SUCCESS"]
@@ -104,10 +119,17 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
     assert records[0]["state"] == old and records[-1]["state"] == new
     assert len({r["inode"] for r in records}) == 2  # the copy was replaced while being read
 
-    # identical results: row counts and contents, and the S003 estimates
+    # while a step held the warehouse, the analyst's open failed on its lock; between steps
+    # they got in, and the next step waited for them to close it
+    polled = [json.loads(line) for line in polls.read_text().splitlines()]
+    locked = [k for k, r in enumerate(polled) if "error" in r]
+    assert all("Could not set lock" in polled[k]["error"] for k in locked)
+    assert locked and any("state" in r for r in polled[locked[0]:locked[-1]])
+
+    # identical results: row counts and raw contents, and every results table
     assert_same_tables(table_state(refresh_site.db), before["db"])
     assert_same_tables(table_state(refresh_site.copy), before["db"])
-    assert_same_estimates(coefficients(refresh_site.copy), before["coefficients"])
+    assert_same_results(results(refresh_site.copy), before["results"])
 
 
 def test_the_warehouse_does_not_grow_on_re_refresh(refresh_site, before):

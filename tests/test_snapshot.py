@@ -1,5 +1,6 @@
 """The analysts' copy: readable by the DuckDB shell while the warehouse is being written, a
-compacted warehouse after re-writes, and a clear error when another process holds the file."""
+compacted warehouse after re-writes; a writer waits for a reader that closes the warehouse soon,
+and fails with a clear error when another process keeps it open."""
 from __future__ import annotations
 
 import subprocess
@@ -89,7 +90,20 @@ def test_a_crashed_publish_leaves_no_trace_after_the_next(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wh.duckdb", "wh_read.duckdb"]
 
 
-def test_writing_a_file_another_process_reads_fails_at_once_naming_it(tmp_path):
+def test_a_writer_waits_for_a_reader_that_closes_the_file(tmp_path):
+    db = tmp_path / "wh.duckdb"
+    with warehouse.connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    with analyst_session(db, seconds=1.5):
+        started = time.monotonic()
+        with warehouse.connect(db) as con:  # gets the file once the session has closed it
+            waited = time.monotonic() - started
+            con.execute("INSERT INTO t VALUES (2)")
+    assert 0.5 < waited < warehouse.LOCK_WAIT_SECONDS
+
+
+def test_a_writer_fails_naming_a_reader_that_keeps_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(warehouse, "LOCK_WAIT_SECONDS", 2.0)
     db = tmp_path / "wh.duckdb"
     with warehouse.connect(db) as con:
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
@@ -97,7 +111,7 @@ def test_writing_a_file_another_process_reads_fails_at_once_naming_it(tmp_path):
         started = time.monotonic()
         with pytest.raises(warehouse.WarehouseLockedError) as failed:
             warehouse.connect(db)
-        assert time.monotonic() - started < 5  # no retries for minutes
+        assert 1.0 < time.monotonic() - started < 5  # waited, but not for minutes
         message = str(failed.value)
         assert f"process {reader.pid} (" in message and "time.sleep(600)" in message
         assert str(tmp_path / "wh_read.duckdb") in message

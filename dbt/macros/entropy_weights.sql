@@ -71,14 +71,14 @@ standardized as (
 ),
 
 shares as (
-    select indicator, x_std / sum(x_std) over (partition by indicator) as p
+    select indicator, x_std / {{ ordered('sum', 'x_std') }} over (partition by indicator) as p
     from standardized
 ),
 
 entropies as (
     select
         shares.indicator,
-        -sum(shares.p * ln(shares.p)) / ln(any_value(coverage.n_obs)) as entropy
+        -{{ ordered('sum', 'shares.p * ln(shares.p)') }} / ln(any_value(coverage.n_obs)) as entropy
     from shares
     join coverage using (indicator)
     group by shares.indicator
@@ -105,8 +105,9 @@ select
     left_out_reason,
     entropy,
     divergence,
-    coalesce(divergence / sum(divergence) over (), 0) as weight,
-    coalesce(divergence / sum(divergence) over (partition by dimension), 0) as weight_in_dimension
+    coalesce(divergence / {{ ordered('sum', 'divergence') }} over (), 0) as weight,
+    coalesce(divergence / {{ ordered('sum', 'divergence') }} over (partition by dimension), 0)
+        as weight_in_dimension
 from divergences
 order by position
 {%- endmacro %}

@@ -56,15 +56,36 @@ def results_table(study: Study, table: str, part: str = "") -> str:
 
 
 def read_relation(con: duckdb.DuckDBPyConnection, relation: str,
-                  columns: list[str] | None = None) -> pd.DataFrame:
+                  columns: list[str] | None = None, ordered: bool = False) -> pd.DataFrame:
+    """The rows of ``relation`` (every column, or ``columns``): as the relation stores them,
+    or, ``ordered``, in :func:`row_order`, the same order whatever order a build stored them in
+    (a mart built by parallel joins stores its rows in a different order each time, and the
+    last bits of a fit follow the order of its rows)."""
     cols = ", ".join(f'"{c}"' for c in dict.fromkeys(columns)) if columns else "*"
-    return con.execute(f"SELECT {cols} FROM {relation}").df()
+    order = f" ORDER BY {row_order(con, relation, cols)}" if ordered else ""
+    return con.execute(f"SELECT {cols} FROM {relation}{order}").df()
+
+
+# DuckDB's floating-point types: ordered by last, since they are the columns least likely to
+# be a key.
+FLOATING_POINT = ("FLOAT", "DOUBLE")
+
+
+def row_order(con: duckdb.DuckDBPyConnection, relation: str, cols: str) -> str:
+    """The ORDER BY list that reads the columns ``cols`` (SQL) of ``relation`` in one fixed
+    order: every one of them, those of exact types (ids, years, names, flags, where a mart's
+    key is) first, in the relation's column order, then the floating-point ones. Rows that tie
+    on all of them are identical in what is read, so their order does not matter."""
+    described = con.execute(f"DESCRIBE SELECT {cols} FROM {relation}").fetchall()
+    exact = [name for name, kind, *_ in described if kind not in FLOATING_POINT]
+    floating = [name for name, kind, *_ in described if kind in FLOATING_POINT]
+    return ", ".join(f'"{c}"' for c in exact + floating)
 
 
 def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
                  ) -> dict[str, pd.DataFrame]:
     """Every relation a table's specs read, with the columns they need (all columns of a
-    relation named in an option)."""
+    relation named in an option), in a fixed row order."""
     needed: dict[str, list[str]] = {}
     for s in study.table_specs(table):
         needed.setdefault(s.mart, []).extend(estimators.mart_columns(s))
@@ -74,9 +95,10 @@ def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
         if relation in needed:
             available = set(con.execute(f"SELECT * FROM {relation} LIMIT 0").df().columns)
             out[relation] = read_relation(con, relation,
-                                          [c for c in needed[relation] if c in available])
+                                          [c for c in needed[relation] if c in available],
+                                          ordered=True)
         else:
-            out[relation] = read_relation(con, relation)
+            out[relation] = read_relation(con, relation, ordered=True)
     return out
 
 
@@ -128,7 +150,8 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
     if info["type"] == "descriptives":
         relation = info.get("mart") or study.mart
         sample = info.get("sample", "")
-        data = read_relation(con, relation, [*info["variables"], *_filter_columns(sample)])
+        data = read_relation(con, relation, [*info["variables"], *_filter_columns(sample)],
+                             ordered=True)
         rows = render.descriptive_frame(estimators.sample(data, sample),
                                         info["variables"]).assign(study=study.name)
         grids[table] = render.descriptive_grid(rows, study, info["title"], relation, sample)

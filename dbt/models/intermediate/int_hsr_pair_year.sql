@@ -39,6 +39,6 @@ select
     city_a,
     city_b,
     year,
-    sum(line_share) as hsr_lines
+    {{ ordered('sum', 'line_share') }} as hsr_lines
 from line_pair_years
 group by city_a, city_b, year

@@ -33,7 +33,7 @@ hsr_connectivity as (
         pair_years.city_j,
         pair_years.period,
         pair_years.period_id,
-        avg(coalesce(hsr_year.hsr_lines, 0.0)) as connectivity_hsr
+        {{ ordered('avg', 'coalesce(hsr_year.hsr_lines, 0.0)') }} as connectivity_hsr
     from pair_years
     left join {{ ref('int_hsr_pair_year') }} as hsr_year
         on hsr_year.city_a = least(pair_years.city_i, pair_years.city_j)
@@ -47,7 +47,7 @@ baidu_connectivity as (
         baidu.origin_city_id as city_i,
         baidu.target_city_id as city_j,
         period_years.period,
-        avg(baidu.daily_index) as baidu_daily_mean,
+        {{ ordered('avg', 'baidu.daily_index') }} as baidu_daily_mean,
         count(*) as baidu_years
     from {{ ref('int_baidu_pair_year') }} as baidu
     inner join period_years on period_years.year = baidu.year

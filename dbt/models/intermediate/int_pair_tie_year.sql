@@ -34,7 +34,7 @@ pair_base as (
     select
         city_a,
         city_b,
-        avg(ties) filter (where year < (select year from first_pilot_year)) as ties_base
+        {{ ordered('avg', 'ties') }} filter (where year < (select year from first_pilot_year)) as ties_base
     from pair_years
     group by city_a, city_b
 ),

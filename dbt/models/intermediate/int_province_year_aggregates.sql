@@ -23,8 +23,8 @@ city_sums as (
         year,
         count(*) as n_yearbook_cities,
         count(*) filter (where population_source = 'registered') as n_cities_registered_population,
-        sum(gdp) filter (where gdp > 0 and population > 0) as gdp,
-        sum(population) filter (where gdp > 0 and population > 0) as population,
+        {{ ordered('sum', 'gdp') }} filter (where gdp > 0 and population > 0) as gdp,
+        {{ ordered('sum', 'population') }} filter (where gdp > 0 and population > 0) as population,
         {{ ratio_of_sums('gdp', 'population') }} as gdp_per_capita,
         100 * {{ ratio_of_sums('broadband_subscribers', 'population') }} as broadband_per_100,
         100 * {{ ratio_of_sums('mobile_subscribers', 'population') }} as mobile_per_100,
@@ -38,7 +38,7 @@ city_sums as (
         {{ ratio_of_sums('loans', 'gdp') }} as loans_to_gdp,
         {{ ratio_of_sums('college_students', 'population') }} as students_per_10k,
         {{ ratio_of_sums('population', 'land_area') }} as pop_density,
-        avg(telephones_per_100_1984) as telephones_per_100_1984
+        {{ ordered('avg', 'telephones_per_100_1984') }} as telephones_per_100_1984
     from panel
     group by province_id, year
 ),

@@ -22,9 +22,10 @@ with cities as (
 shares as (
     select
         *,
-        gdp / sum(gdp) over province_year as gdp_share,
-        population / sum(population) over province_year as pop_share,
-        sum(gdp) over province_year / sum(population) over province_year as province_gdp_per_capita
+        gdp / {{ ordered('sum', 'gdp') }} over province_year as gdp_share,
+        population / {{ ordered('sum', 'population') }} over province_year as pop_share,
+        {{ ordered('sum', 'gdp') }} over province_year
+            / {{ ordered('sum', 'population') }} over province_year as province_gdp_per_capita
     from cities
     window province_year as (partition by province_id, year)
 )
@@ -33,9 +34,10 @@ select
     province_id,
     year,
     count(*) as n_cities,
-    sum(gdp_share * ln(gdp_share / pop_share)) as theil,
-    sqrt(sum(pop_share * power(gdp_per_capita - province_gdp_per_capita, 2)))
+    {{ ordered('sum', 'gdp_share * ln(gdp_share / pop_share)') }} as theil,
+    sqrt({{ ordered('sum', 'pop_share * power(gdp_per_capita - province_gdp_per_capita, 2)') }})
         / any_value(province_gdp_per_capita) as cv,
-    stddev_pop(gdp_per_capita) / avg(gdp_per_capita) as cv_unweighted
+    {{ ordered('stddev_pop', 'gdp_per_capita') }} / {{ ordered('avg', 'gdp_per_capita') }}
+        as cv_unweighted
 from shares
 group by province_id, year

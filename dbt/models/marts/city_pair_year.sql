@@ -107,9 +107,9 @@ pre_pilot as (
     select
         city_a,
         city_b,
-        avg(human_capital) as human_capital_pre,
-        avg(financial_development) as financial_development_pre,
-        avg(information_infrastructure) as information_infrastructure_pre
+        {{ ordered('avg', 'human_capital') }} as human_capital_pre,
+        {{ ordered('avg', 'financial_development') }} as financial_development_pre,
+        {{ ordered('avg', 'information_infrastructure') }} as information_infrastructure_pre
     from pair_measures
     where year < (select year from first_pilot_year)
     group by city_a, city_b

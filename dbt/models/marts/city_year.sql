@@ -21,8 +21,8 @@ pilots as (
 pre_policy_institutions as (
     select
         city_id,
-        avg(ip_protection_index) as ip_protection_pre,
-        avg(policy_capacity_index) as policy_capacity_pre
+        {{ ordered('avg', 'ip_protection_index') }} as ip_protection_pre,
+        {{ ordered('avg', 'policy_capacity_index') }} as policy_capacity_pre
     from panel
     where year between 2012 and 2015
     group by city_id

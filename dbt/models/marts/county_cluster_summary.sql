@@ -8,7 +8,7 @@ select
     count(*) filter (where cluster) as counties_with_cluster,
     count(*) filter (where entrepreneurial_cluster) as counties_with_entrepreneurial_cluster,
     count(*) filter (where other_cluster) as counties_with_other_cluster,
-    avg(cluster_index) filter (where n_firms > 0) as mean_cluster_index,
+    {{ ordered('avg', 'cluster_index') }} filter (where n_firms > 0) as mean_cluster_index,
     median(cluster_index) filter (where n_firms > 0) as median_cluster_index,
     quantile_cont(cluster_index, 0.9) filter (where n_firms > 0) as p90_cluster_index,
     max(cluster_index) as max_cluster_index

@@ -54,7 +54,7 @@ names_by_city as (
 population as (
     select
         city_id,
-        avg(population) filter (where year between 2012 and 2023) as population_mean_2012_2023,
+        {{ ordered('avg', 'population') }} filter (where year between 2012 and 2023) as population_mean_2012_2023,
         max(population) filter (where year = 2012) as population_2012,
         count(*) filter (where year between 2012 and 2023
                          and population_source = 'registered') as registered_population_years

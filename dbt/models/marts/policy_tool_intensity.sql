@@ -43,9 +43,12 @@ select
     per_document.city_id,
     ref_city.city_name,
     per_document.* exclude (city_id),
-    supply_per_document / nullif(avg(supply_per_document) over (), 0) as supply_index,
-    environment_per_document / nullif(avg(environment_per_document) over (), 0)
+    supply_per_document / nullif({{ ordered('avg', 'supply_per_document') }} over (), 0)
+        as supply_index,
+    environment_per_document / nullif({{ ordered('avg', 'environment_per_document') }} over (), 0)
         as environment_index,
-    demand_per_document / nullif(avg(demand_per_document) over (), 0) as demand_index
+    demand_per_document / nullif({{ ordered('avg', 'demand_per_document') }} over (), 0)
+        as demand_index
 from per_document
 left join {{ ref('ref_city') }} as ref_city using (city_id)
+order by per_document.batch, per_document.city_id

@@ -8,6 +8,10 @@ within ``caliper`` (default 0.05, in propensity-score units). A control matched 
 weight k, a matched treated unit weight 1; unmatched rows leave the sample. The DID is the
 spec's formula fitted on the matched rows with those weights.
 
+Matching does not depend on the order of the rows: each period's rows are taken in the order of
+their unit (so the scores are computed with the same rounding every time), and of controls
+equally near a treated unit the first in that order is its match.
+
 Balance (frame ``balance``), per covariate, before matching (all rows) and after (matched,
 weighted): group means, the standardized mean difference (difference of means over the
 pooled standard deviation of the unmatched sample, the same denominator before and after)
@@ -55,7 +59,7 @@ def logit_scores(x: np.ndarray, treated: np.ndarray, iterations: int = 100) -> n
 
 def match_period(scores: np.ndarray, treated: np.ndarray, caliper: float) -> np.ndarray:
     """Matching weights of one period's rows: nearest control (with replacement) per treated
-    row within the caliper."""
+    row within the caliper; of equally near controls, the first row."""
     weights = np.zeros(len(scores))
     controls = np.flatnonzero(~treated)
     if len(controls) == 0:
@@ -75,6 +79,7 @@ def match(data: pd.DataFrame, spec: Spec) -> pd.Series:
     caliper = float(spec.options.get("caliper", DEFAULT_CALIPER))
     weights = pd.Series(0.0, index=data.index)
     for _, rows in data.groupby(timing.period(spec)):
+        rows = rows.sort_values(timing.unit(spec), kind="stable")
         treated = rows[_group(spec)].to_numpy(float) > 0
         if treated.all() or not treated.any():
             continue

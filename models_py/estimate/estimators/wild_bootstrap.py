@@ -8,6 +8,13 @@ which stay informative with under a dozen clusters where Rademacher weights run 
 draws) adds a bootstrap p-value to every reported regressor of an OLS spec, with the spec's
 cluster; the draws are seeded, so the p-values are reproducible.
 
+The p-value is the share of bootstrap statistics at least as large in absolute value as the
+observed one. Ties are common: with a dozen clusters or fewer, the draws repeat, and the draw
+that gives every cluster weight 1 (or -1) reproduces the observed statistic exactly, computed
+along another path. Whether such a draw came out a rounding error above or below the observed
+statistic used to depend on the order of the rows, moving p by one draw. So a bootstrap
+statistic within ``TIE_TOLERANCE`` (relative) of the observed one is a tie, and a tie counts.
+
 pyfixest expands the fixed effects into dummies for the bootstrap, so it is meant for panels
 such as provinces x years, not for tens of thousands of fixed-effect levels; it takes one
 cluster variable and no weights or IV (the ``iv`` kind bootstraps its reduced form instead).
@@ -24,6 +31,9 @@ from models_py.estimate.specs import Spec
 DEFAULTS = {"reps": 9999, "weights": "webb", "seed": 20240601}
 CODES = "_wild_cluster"          # integer cluster codes (the bootstrap needs numbers)
 MAX_DUMMY_CELLS = 50_000_000     # rows x fixed-effect levels of the dense bootstrap design
+# Relative distance below which a bootstrap statistic ties with the observed one: far above the
+# rounding of the two computations (about 1e-15), far below any real difference of draws.
+TIE_TOLERANCE = 1e-9
 
 
 def settings(spec: Spec) -> dict | None:
@@ -59,10 +69,18 @@ def p_values(model, terms, spec: Spec) -> dict[str, float]:
     for term in terms:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = model.wildboottest(reps=int(opt["reps"]), cluster=CODES, param=term,
-                                     weights_type=opt["weights"], seed=int(opt["seed"]))
-        out[term] = float(np.asarray(res["Pr(>|t|)"]).ravel()[0])
+            res, t_boot = model.wildboottest(
+                reps=int(opt["reps"]), cluster=CODES, param=term, weights_type=opt["weights"],
+                seed=int(opt["seed"]), return_bootstrapped_t_stats=True)
+        out[term] = two_sided_p(float(np.asarray(res["t value"]).ravel()[0]), t_boot)
     return out
+
+
+def two_sided_p(t: float, t_boot) -> float:
+    """Share of the bootstrap statistics ``t_boot`` at least as large in absolute value as the
+    observed ``t``, a tie (within ``TIE_TOLERANCE``) counting as at least as large."""
+    return float(np.mean(np.abs(np.asarray(t_boot, float).ravel())
+                         >= abs(t) * (1 - TIE_TOLERANCE)))
 
 
 def attach(terms: pd.DataFrame, p: dict[str, float], rename: dict[str, str] | None = None
