@@ -61,8 +61,9 @@ def read_relation(con: duckdb.DuckDBPyConnection, relation: str,
     or, ``ordered``, in :func:`row_order`, the same order whatever order a build stored them in
     (a mart built by parallel joins stores its rows in a different order each time, and the
     last bits of a fit follow the order of its rows)."""
-    cols = ", ".join(f'"{c}"' for c in dict.fromkeys(columns)) if columns else "*"
-    order = f" ORDER BY {row_order(con, relation, cols)}" if ordered else ""
+    columns = list(dict.fromkeys(columns)) if columns else None
+    cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    order = f" ORDER BY {row_order(con, relation, columns)}" if ordered else ""
     return con.execute(f"SELECT {cols} FROM {relation}{order}").df()
 
 
@@ -71,14 +72,16 @@ def read_relation(con: duckdb.DuckDBPyConnection, relation: str,
 FLOATING_POINT = ("FLOAT", "DOUBLE")
 
 
-def row_order(con: duckdb.DuckDBPyConnection, relation: str, cols: str) -> str:
-    """The ORDER BY list that reads the columns ``cols`` (SQL) of ``relation`` in one fixed
-    order: every one of them, those of exact types (ids, years, names, flags, where a mart's
-    key is) first, in the relation's column order, then the floating-point ones. Rows that tie
-    on all of them are identical in what is read, so their order does not matter."""
-    described = con.execute(f"DESCRIBE SELECT {cols} FROM {relation}").fetchall()
-    exact = [name for name, kind, *_ in described if kind not in FLOATING_POINT]
-    floating = [name for name, kind, *_ in described if kind in FLOATING_POINT]
+def row_order(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str] | None) -> str:
+    """The ORDER BY list that reads ``columns`` (None: all) of ``relation`` in one fixed order:
+    every one of them, in the relation's column order, those of exact types (ids, years,
+    names, flags: where a mart's key is) first, then the floating-point ones. Rows that tie on
+    all of them are identical in what is read, so their order does not matter."""
+    described = [(name, kind) for name, kind, *_ in
+                 con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+                 if columns is None or name in columns]
+    exact = [name for name, kind in described if kind not in FLOATING_POINT]
+    floating = [name for name, kind in described if kind in FLOATING_POINT]
     return ", ".join(f'"{c}"' for c in exact + floating)
 
 
