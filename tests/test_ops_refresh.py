@@ -48,13 +48,13 @@ def assert_same_results(got: dict, expected: dict):
 
 
 def assert_same_tables(got: dict, expected: dict):
-    """The same tables with the same row counts, and raw tables with the same rows. (Models
-    that aggregate floating-point values may differ in the last bits between two builds, and
-    results carry fitting times, so their contents are compared through the estimates.)"""
+    """The same tables with the same row counts, and raw tables and marts with the same rows,
+    to the last bit. (Results carry fitting and load times: :func:`assert_same_results`
+    compares them.)"""
     assert {name: n for name, (n, _) in got.items()} == \
         {name: n for name, (n, _) in expected.items()}
-    raw = [name for name in expected if name.startswith("raw.")]
-    assert raw and {n: got[n] for n in raw} == {n: expected[n] for n in raw}
+    same = [name for name in expected if name.startswith(("raw.", "marts."))]
+    assert same and {n: got[n] for n in same} == {n: expected[n] for n in same}
 
 
 def assert_intact(site, before):
@@ -126,7 +126,7 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
     assert all("Could not set lock" in polled[k]["error"] for k in locked)
     assert locked and any("state" in r for r in polled[locked[0]:locked[-1]])
 
-    # identical results: row counts and raw contents, and every results table
+    # identical results: row counts, raw tables and marts, and every results table
     assert_same_tables(table_state(refresh_site.db), before["db"])
     assert_same_tables(table_state(refresh_site.copy), before["db"])
     assert_same_results(results(refresh_site.copy), before["results"])
