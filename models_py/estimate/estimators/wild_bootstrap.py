@@ -11,8 +11,8 @@ cluster; the draws are seeded, so the p-values are reproducible.
 The p-value is the share of bootstrap statistics at least as large in absolute value as the
 observed one. Ties are common: with a dozen clusters or fewer, the draws repeat, and the draw
 that gives every cluster weight 1 (or -1) reproduces the observed statistic exactly, computed
-along another path. Whether such a draw came out a rounding error above or below the observed
-statistic used to depend on the order of the rows, moving p by one draw. So a bootstrap
+along another path. Which way rounding puts such a draw, a hair above or below the observed
+statistic, depends on the order of the rows, and would move p by one draw. So a bootstrap
 statistic within ``TIE_TOLERANCE`` (relative) of the observed one is a tie, and a tie counts.
 
 pyfixest expands the fixed effects into dummies for the bootstrap, so it is meant for panels
