@@ -150,15 +150,16 @@ def coefficients(db: Path) -> dict[tuple, tuple]:
 
 def results(db: Path) -> dict[str, pd.DataFrame]:
     """Every table of the ``results`` schema of ``db``, rows in stored order, without what says
-    when or how fast they were written: fitting times (``seconds``) and the load times in the
-    audit records."""
+    when or how fast they were written: fitting times (``seconds``), timestamps and the load
+    times in the audit records."""
     from models_py.warehouse import table_names
 
     with duckdb.connect(str(db), read_only=True) as con:
         tables = {name: con.execute(f'SELECT * FROM results."{name}"').df()
                   for name in table_names(con, "results")}
     for frame in tables.values():
-        frame.drop(columns=["seconds"], errors="ignore", inplace=True)
+        times = [c for c in frame if pd.api.types.is_datetime64_any_dtype(frame[c])]
+        frame.drop(columns=["seconds", *times], errors="ignore", inplace=True)
         if "audit" in frame:
             frame["audit"] = frame["audit"].map(_without_write_times, na_action="ignore")
     return tables
