@@ -155,7 +155,7 @@ class StudyFile(_Strict):
 
 def suggestion(name: str, valid) -> str:
     """`` (did you mean `x`?)`` for the closest valid name, else ``""``."""
-    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.5)
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
@@ -296,7 +296,8 @@ def _not_columns(names, columns: list[str], relation: str, place: str, key: str)
 
 
 def _unlabelled(study, names, place: str, what: str) -> list[str]:
-    return [f"{place}: key `labels`: no label for the {what} {n!r}{suggestion(n, study.labels)}"
+    return [f"{place}: key `labels`: no label for the {what} {n!r}"
+            f"{suggestion(n, study.labels) or f' (add `{n}: ...` under `labels`)'}"
             for n in dict.fromkeys(names) if n and n not in study.labels]
 
 
@@ -342,7 +343,7 @@ def _spec_problems(study, spec, path: Path) -> list[str]:
     split = lambda names, sep: [p.strip() for n in names for p in n.split(sep) if p]  # noqa: E731
     by_key = {"outcome": [spec.outcome], "regressors": split(spec.regressors, ":"),
               "fixed_effects": list(spec.fixed_effects), "cluster": split([spec.cluster], "+"),
-              **{f"control_groups.{g}": study.control_groups[g] for g in spec.controls}}
+              **{f"control_groups.{g}": study.control_groups.get(g, []) for g in spec.controls}}
     by_key["sample"] = sample_columns(spec.sample)
     named = {n for names in by_key.values() for n in names}
     for field, value in spec.options:
