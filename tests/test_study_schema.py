@@ -90,6 +90,9 @@ def test_the_test_study_passes(tmp_path):
      "figure 'placebo': unknown key `tabel` (did you mean `table`?)"),
     (("{column: 1, controls: []}", "{column: one, controls: []}"),
      "table 'baseline' column one: key `column`: Input should be a valid integer"),
+    (("    title: Matching", "    title: Matching\n    type: regresion"),
+     "table 'psm': key `type`: 'regresion' is not one of regression, descriptives, frame (did "
+     "you mean `regression`?)"),
     (("kind: psm_did", "kind: psm_dd"),
      "table 'psm' column 1: key `kind`: unknown estimator kind 'psm_dd' (did you mean "
      "`psm_did`?)"),

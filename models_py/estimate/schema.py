@@ -197,10 +197,7 @@ def _keys_at(loc: tuple, root: type[BaseModel] = None) -> list[str]:
             held = _unwrap(typing.get_args(held)[1])
         elif _is_model(held) and part in held.model_fields:
             held = _unwrap(held.model_fields[part].annotation)
-    if _is_model(held):
-        return list(held.model_fields)
-    args = typing.get_args(held)
-    return list(typing.get_args(args[0])) if typing.get_origin(held) is dict and args else []
+    return list(held.model_fields) if _is_model(held) else []
 
 
 def _place(doc: dict, path: Path, loc: tuple) -> tuple[str, tuple]:
@@ -227,6 +224,10 @@ def _problem(error: dict, place: str, key: tuple, valid: list[str]) -> str:
         return f"{place}: unknown key `{name}`{suggestion(key[-1], valid)}"
     if error["type"] == "missing":
         return f"{place}: missing key `{name}`"
+    if error["type"] == "literal_error":           # one of fixed values: name the closest
+        expected = re.findall(r"'([^']*)'", error["ctx"]["expected"])
+        return (f"{place}: key `{name}`: {error['input']!r} is not one of {', '.join(expected)}"
+                f"{suggestion(error['input'], expected)}")
     return f"{place}: key `{name}`: {error['msg']} (got {error.get('input')!r})"
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import yaml
 
 from models_py import lineage, reference
+from models_py.ingest import SOURCES
 
 STUDIES_DIR = Path(__file__).resolve().parents[1] / "studies"   # the shipped study files
 
@@ -66,7 +67,7 @@ class Spec:
     label: str
     mart: str = ""                       # the relation the spec is estimated on
     complete: tuple[str, ...] = ()       # other columns a row needs (a table's common sample)
-    options: object = None               # the kind's validated Options (estimators.<kind>)
+    options: object = field(default=None, hash=False, compare=False)  # the kind's Options
     meta: dict = field(default_factory=dict, hash=False, compare=False)  # expansion values
 
     @property
@@ -129,7 +130,7 @@ class Study:
     def sources(self) -> list[str]:
         """The raw sources the study needs: those of its tables, derived from the lineage."""
         found = {s for t in self.tables for s in self.table_sources(t["table"])}
-        return [s for s in lineage.SOURCES if s in found]
+        return [s for s in SOURCES if s in found]
 
     def label(self, name: str) -> str:
         return str(self.labels.get(name, name))
