@@ -1,4 +1,4 @@
-"""Study assets, built for every study YAML in models_py/studies/ by one factory.
+"""Study assets, built for every study file of the study folder (``STUDIES_DIR``) by one factory.
 
 Each study is its own asset group (``s001``, ``s003``, ...) with one asset per table
 (``results/<study>_<table>``: the tidy rows in the warehouse and the rendered Markdown, HTML
@@ -20,9 +20,10 @@ Every study file is checked as the definitions load (``specs.load_studies``): a 
 problem stops the load with a message naming each problem, before anything runs.
 
 A study whose raw sources (derived from the lineage of the relations its tables read) are
-absent from the landing folder is skipped: each of its assets logs which sources are missing, withdraws the study's earlier
-results (its ``results.<study>_*`` tables and published files) and records ``status: skipped``
-with the absent sources in its metadata; the rest of the run goes on.
+absent from the landing folder is skipped: each of its assets logs which sources are missing,
+withdraws the study's earlier results (its ``results.<study>_*`` tables and published files)
+and records ``status: skipped`` with the absent sources in its metadata; the rest of the run
+goes on.
 """
 
 import time
@@ -108,7 +109,8 @@ def table_asset(study: Study, table: str) -> dg.AssetsDefinition:
                 "audit": dg.MetadataValue.json(record), "lineage": _lineage_table(record)}
 
     @dg.asset(key=table_key(study, table), group_name=study.name.lower(), pool=WAREHOUSE_POOL,
-              deps=[relation_key(r) for r in relations], code_version=schema.code_version(study, table),
+              deps=[relation_key(r) for r in relations],
+              code_version=schema.code_version(study, table),
               kinds={"python", "duckdb"}, description=f"{study.name}: {info['title']}")
     def _table(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                publish_folder: PublishFolder):

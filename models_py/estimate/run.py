@@ -11,7 +11,7 @@ every failed spec and the warehouse keeps its previous results.
 
 Given an ``audit`` record (what the table was computed from, down to the raw files' checksums:
 see ``models_py.audit``), every row of ``results.s_t`` carries it as JSON in its ``audit``
-column. The caller builds it, since the lineage is known where the asset graph is.
+column. The caller builds it (the Dagster assets, from ``models_py.lineage``).
 """
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ coefficient is r_k'y / r_k'r_k. The coefficients equal those of one pyfixest ``f
 draw (``bench/bench_s001.py`` checks this to 1e-8).
 
 Options (:class:`Options`): ``draws`` (500), ``seed`` (the draws are reproducible), and the
-panel's ``cohort``, ``unit``, ``time``. Statistics: ``ri_p`` (two-sided: (1 + #draws with |b| >= |b_real|) / (1 + draws)),
-the placebo mean, standard deviation and 2.5/97.5 percentiles. Frame ``draws``: one row per
-draw with its coefficient.
+panel's ``cohort``, ``unit``, ``time``. Statistics: ``ri_p`` (two-sided: (1 + #draws with
+|b| >= |b_real|) / (1 + draws)), the placebo mean, standard deviation and 2.5/97.5
+percentiles. Frame ``draws``: one row per draw with its coefficient.
 """
 from __future__ import annotations
 
