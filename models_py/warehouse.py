@@ -66,7 +66,8 @@ def snapshot_path(path: Path | None = None) -> Path:
 
 # How long a writer's connection waits for other processes to close the warehouse (a query
 # session opened between two steps of a refresh), retrying with growing pauses, before it fails
-# with WarehouseLockedError; dbt's profile (dbt/profiles.yml, retries) waits about as long.
+# with WarehouseLockedError. dbt opens the file itself and retries as its profile says
+# (dbt/profiles.yml, retries: until 31 s).
 LOCK_WAIT_SECONDS = 10.0
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.05, 1.0
 
