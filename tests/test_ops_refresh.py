@@ -26,7 +26,9 @@ from ops_support import (coefficients, kill_refresh_when, reader_state, results,
 # every mart agrees to the last bit: pyfixest sweeps out the fixed effects in an order that
 # follows Python's string hashing (PYTHONHASHSEED), and stops at its default tolerance of 1e-8,
 # so the demeaned data differ in the ninth digit. With fixef_tol=1e-14 two hash seeds agree to
-# 1e-15. Until the estimators pass a tolerance that tight, this is an expected failure.
+# 1e-15, but pyfixest's check is absolute (the largest change below fixef_tol), which variables
+# in large units cannot reach; until the estimators sweep the fixed effects in a fixed order or
+# to a scaled tolerance, this is an expected failure.
 UNSETTLED = "s001_"
 
 
