@@ -22,16 +22,6 @@ from ops_support import (coefficients, kill_refresh_when, reader_state, results,
                          start_reader, table_state)
 
 
-# S001's standard errors differ between two processes, by up to 2e-5 relative (psm_did), though
-# every mart agrees to the last bit: pyfixest sweeps out the fixed effects in an order that
-# follows Python's string hashing (PYTHONHASHSEED), and stops at its default tolerance of 1e-8,
-# so the demeaned data differ in the ninth digit. With fixef_tol=1e-14 two hash seeds agree to
-# 1e-15, but pyfixest's check is absolute (the largest change below fixef_tol), which variables
-# in large units cannot reach; until the estimators sweep the fixed effects in a fixed order or
-# to a scaled tolerance, this is an expected failure.
-UNSETTLED = "s001_"
-
-
 def sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -150,15 +140,7 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
     # identical results: row counts, raw tables and marts, and every results table
     assert_same_tables(table_state(refresh_site.db), before["db"])
     assert_same_tables(table_state(refresh_site.copy), before["db"])
-    got, expected = results(refresh_site.copy), before["results"]
-    settled = [name for name in expected if not name.startswith(UNSETTLED)]
-    assert_same_results({n: got[n] for n in got if n in settled},
-                        {n: expected[n] for n in settled})
-    try:
-        assert_same_results({n: got[n] for n in got if n not in settled},
-                            {n: f for n, f in expected.items() if n not in settled})
-    except AssertionError as exc:
-        pytest.xfail(f"{UNSETTLED} results differ between the two refreshes: {exc}")
+    assert_same_results(results(refresh_site.copy), before["results"])
 
 
 def test_the_warehouse_does_not_grow_on_re_refresh(refresh_site, before):

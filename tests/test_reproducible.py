@@ -1,6 +1,7 @@
 """The same rows give the same numbers, whatever order they come in: relations are read in one
-fixed order, PSM matching breaks ties between equally near controls by unit, and a wild-bootstrap
-statistic that ties the observed one counts whatever its rounding. (That a second refresh of an
+fixed order, PSM matching breaks ties between equally near controls by unit, a wild-bootstrap
+statistic that ties the observed one counts whatever its rounding, and pyfixest sweeps out the
+fixed effects in the formula's order, whatever the process's string hashing. (That a second refresh of an
 unchanged folder reproduces every results table is checked by test_ops_refresh.py, on the
 refresh it runs anyway.)"""
 from __future__ import annotations
@@ -105,3 +106,13 @@ def test_the_estimators_that_saw_row_order_give_the_same_numbers_on_shuffled_row
         pd.testing.assert_frame_equal(got.terms[columns], expected.terms[columns],
                                       check_exact=False, rtol=1e-9, atol=0)
         assert got.statistics == pytest.approx(expected.statistics, rel=1e-9)
+
+
+def test_pyfixest_sweeps_the_fixed_effects_in_the_formula_order():
+    from pyfixest.estimation.formula import model_matrix
+
+    data = pd.DataFrame({"year": [1, 2], "city_id": ["a", "b"], "period": [1, 1]})
+    for formula in ("year + city_id + period", "period + city_id + year"):
+        encoded = model_matrix._encode_fixed_effects(formula, data)
+        assert encoded == " + ".join(f"__fixed_effect__({name})"
+                                     for name in formula.split(" + ")) + " - 1"

@@ -28,6 +28,7 @@ from types import ModuleType
 
 import pandas as pd
 
+from models_py.estimate.estimators import fixed_effect_order  # noqa: F401 - fixes pyfixest's order
 from models_py.estimate.estimators import (did_imputation, event_study, iv, ols, placebo,
                                            psm_did, spatial_did, vif)
 from models_py.estimate.specs import Spec
