@@ -7,7 +7,8 @@ the fit's size and fit statistics, named diagnostic ``statistics``
 ``frames`` (placebo draws, a balance table, variance inflation factors). ``coefficient_rows``
 turns it into the rows of ``results.<study>_<table>``: one per (spec, term), carrying the
 spec's identity, fixed effects, vcov and sample, so that tables and figures render from the
-warehouse alone. Their ``audit`` column is filled by whoever knows the inputs' lineage (see
+warehouse alone. A spec the data cannot support has one row instead (``not_estimable_row``):
+no term, no numbers, ``status`` ``not_estimable`` and the ``reason``. Their ``audit`` column is filled by whoever knows the inputs' lineage (see
 ``run.run_table``).
 """
 from __future__ import annotations
@@ -28,7 +29,10 @@ TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low
 COLUMNS = ["study", "table", "column", "kind", "label", "outcome", "term", "event_time",
            "is_control", "estimate", "std_error", "t", "p", "ci_low", "ci_high", "ci90_low",
            "ci90_high", "wild_p", "n_obs", "r2", "r2_within", "fixed_effects", "controls", "vcov",
-           "cluster", "n_clusters", "sample", "formula", "meta", "seconds", "audit"]
+           "cluster", "n_clusters", "sample", "formula", "meta", "seconds", "status", "reason",
+           "audit"]
+# A spec's status in its rows: estimated, or not estimable (one row, no term, the reason).
+ESTIMATED, NOT_ESTIMABLE = "estimated", "not_estimable"
 STATISTIC_COLUMNS = ["study", "table", "column", "statistic", "value"]
 
 # pyfixest names the levels of i(var, ref=r) "C(var, contr.treatment(base=r))[T.k]" or
@@ -128,22 +132,35 @@ def wald_test(estimates: pd.Series, vcov: pd.DataFrame, names: list[str],
     return {"f": stat / k, "p": float(sps.f(k, df_denominator).sf(stat / k)), "k": k}
 
 
+def _spec_fields(spec: Spec) -> dict:
+    """The columns of a tidy row that describe the spec rather than its estimate."""
+    return {"study": spec.study, "table": spec.table, "column": spec.column, "kind": spec.kind,
+            "label": spec.label, "outcome": spec.outcome,
+            "fixed_effects": "+".join(spec.fixed_effects), "controls": "+".join(spec.controls),
+            "vcov": f"CRV1 by {spec.cluster}" if spec.cluster else "HC1",
+            "cluster": spec.cluster, "sample": spec.sample or "all",
+            "meta": json.dumps(spec.meta, sort_keys=True, default=str), "audit": None}
+
+
 def coefficient_rows(spec: Spec, est: Estimate, seconds: float) -> pd.DataFrame:
     """The tidy rows of one spec's estimate (schema ``COLUMNS``)."""
     t = est.terms
-    n = len(t)
     rows = pd.DataFrame({
-        "study": spec.study, "table": spec.table, "column": spec.column, "kind": spec.kind,
-        "label": spec.label, "outcome": spec.outcome, "term": t["term"],
-        "event_time": t["event_time"], "is_control": t["term"].isin(spec.control_vars),
+        **_spec_fields(spec), "term": t["term"], "event_time": t["event_time"],
+        "is_control": t["term"].isin(spec.control_vars),
         **{c: t[c].astype(float) for c in TERM_COLUMNS[2:]},
         "n_obs": est.n_obs, "r2": est.r2, "r2_within": est.r2_within,
-        "fixed_effects": "+".join(spec.fixed_effects), "controls": "+".join(spec.controls),
-        "vcov": f"CRV1 by {spec.cluster}" if spec.cluster else "HC1",
-        "cluster": spec.cluster, "n_clusters": est.n_clusters, "sample": spec.sample or "all",
-        "formula": est.formula, "meta": json.dumps(spec.meta, sort_keys=True, default=str),
-        "seconds": round(seconds, 4), "audit": None}, index=range(n))
+        "n_clusters": est.n_clusters, "formula": est.formula, "seconds": round(seconds, 4),
+        "status": ESTIMATED, "reason": None}, index=range(len(t)))
     return rows[COLUMNS]
+
+
+def not_estimable_row(spec: Spec, reason: str) -> pd.DataFrame:
+    """The one tidy row of a spec the data cannot support: no term, no numbers, the reason."""
+    row = pd.DataFrame({**_spec_fields(spec), "term": None, "is_control": False,
+                        "n_obs": pd.array([pd.NA], dtype="Int64"), "formula": spec.formula,
+                        "status": NOT_ESTIMABLE, "reason": reason}, index=range(1))
+    return row.reindex(columns=COLUMNS)
 
 
 def statistic_rows(spec: Spec, est: Estimate) -> pd.DataFrame:
@@ -151,3 +168,12 @@ def statistic_rows(spec: Spec, est: Estimate) -> pd.DataFrame:
     return pd.DataFrame([{"study": spec.study, "table": spec.table, "column": spec.column,
                           "statistic": k, "value": float(v)}
                          for k, v in est.statistics.items()], columns=STATISTIC_COLUMNS)
+
+
+def not_estimable(rows: pd.DataFrame) -> dict[int, str]:
+    """Column -> reason of the specs marked not estimable among a table's tidy rows (none
+    where the rows carry no status)."""
+    if "status" not in rows:
+        return {}
+    marked = rows[rows["status"] == NOT_ESTIMABLE]
+    return {int(c): str(r) for c, r in zip(marked["column"], marked["reason"])}

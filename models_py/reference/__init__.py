@@ -7,6 +7,7 @@ this module reads the same files for Python code, so each fact has one home.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from functools import cache
 from pathlib import Path
 
@@ -91,3 +92,31 @@ def first_policy_years(pilot_table: str, city_ids) -> dict[str, int]:
     t = table(pilot_table).sort_values("approval_date").drop_duplicates("city_id")
     t = t[t["city_id"].isin(set(city_ids))]
     return {c: policy_year(d) for c, d in zip(t["city_id"], t["approval_date"])}
+
+
+# What a mart column's name puts around the canonical variable it is built from
+# (``log_patents_per_10k``, ``high_ip_protection``, ``urbanization_rate_2013``).
+_DECORATION = re.compile(r"^(log|high|low)_|_(per_[a-z0-9]+|\d{4}|lag\d+|pre)$")
+
+
+def raw_indicators(column: str) -> str:
+    """The raw indicators behind a mart column, where its name gives away the canonical
+    variable of ``ref_variable_catalog`` it is built from: the variable itself, else the
+    variables its undecorated name begins (``log_patents_per_10k`` -> ``patents_granted``),
+    with each variable's source indicators and, from ``ref_city_panel_indicator``, their
+    source; "" when the name says nothing."""
+    catalog = table("ref_variable_catalog").drop_duplicates(["variable", "indicator"])
+    variables = list(dict.fromkeys(catalog["variable"]))
+    stem = previous = column
+    while stem not in variables and (stem := _DECORATION.sub("", stem, count=1)) != previous:
+        previous = stem
+    found = [stem] if stem in variables else [v for v in variables
+                                              if v.startswith(f"{stem}_")]
+    sources = dict(zip(table("ref_city_panel_indicator")["indicator"],
+                       table("ref_city_panel_indicator")["source"]))
+    named = []
+    for variable in found:
+        indicators = catalog.loc[catalog["variable"] == variable, "indicator"]
+        named.append(f"{variable}, raw indicator " + " or ".join(
+            f"{i} ({sources[i]})" if i in sources else i for i in indicators))
+    return "; ".join(named)
