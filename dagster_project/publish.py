@@ -2,8 +2,8 @@
 
 Dagster skips every asset downstream of a failed step, and the analysts' copy
 (``analyst_snapshot``) is downstream of everything, so one failed study table would withhold
-the whole refresh from analysts. When the only failed steps of a run are study tables (the
-loads, dbt, the input-output step and every blocking check passed), the job
+the whole refresh from analysts. When the only failed steps of a run are study tables or
+figures (the loads, dbt, the input-output step and every blocking check passed), the job
 ``publish_results`` runs next: it collects each study's results again (a failed table keeps its
 earlier rows, flagged stale in ``results._table_status``) and publishes the copy. The refresh
 command does this for its own runs; the sensor ``publish_after_failed_studies`` does it for
@@ -14,7 +14,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from dagster_project.assets.studies import table_key
+from dagster_project.assets.studies import figure_key, table_key
 from models_py.estimate.specs import load_study, study_names
 
 PUBLISH_JOB = "publish_results"
@@ -22,15 +22,14 @@ PUBLISH_JOB = "publish_results"
 PUBLISHES_ITSELF = "refresh/publishes_itself"
 
 
-def study_table_steps() -> dict[str, str]:
-    """Step key of every study table asset -> its asset key as a string."""
-    out = {}
+def study_steps() -> dict[str, str]:
+    """Step key of every study table and figure asset -> its asset key as a string."""
+    keys = []
     for name in study_names():
         study = load_study(name)
-        for t in study.tables:
-            key = table_key(study, t["table"])
-            out["__".join(key.path)] = key.to_user_string()
-    return out
+        keys += [table_key(study, t["table"]) for t in study.tables]
+        keys += [figure_key(study, f["figure"]) for f in study.figures]
+    return {"__".join(key.path): key.to_user_string() for key in keys}
 
 
 def failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[str]:
@@ -51,9 +50,9 @@ def failed_blocking_checks(instance: dg.DagsterInstance, run_id: str) -> list[st
 
 
 def only_study_tables_failed(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """The study tables that failed in the run, when they are all that failed (no other step,
-    no blocking check); otherwise an empty list: the run is not published."""
-    steps, tables = failed_steps(instance, run_id), study_table_steps()
+    """The study tables and figures that failed in the run, when they are all that failed (no
+    other step, no blocking check); otherwise an empty list: the run is not published."""
+    steps, tables = failed_steps(instance, run_id), study_steps()
     if not steps or any(s not in tables for s in steps) or failed_blocking_checks(instance,
                                                                                    run_id):
         return []

@@ -48,7 +48,7 @@ def command(source: str | None, year: int | None) -> list[str]:
                          f"sources are {', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)}")
     dagster = str(Path(sys.executable).parent / "dagster")
     job = "refresh_all" if source is None else f"refresh_{source}"
-    argv = [dagster, "job", "execute", "-m", DEFINITIONS, "-j", job, "--tags", TAGS]
+    argv = [dagster, "job", "execute", "-m", DEFINITIONS, "--tags", TAGS, "-j", job]
     if year is not None:
         config = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")) / "refresh_run_config.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -125,8 +125,8 @@ def run_and_publish(argv: list[str]) -> int:
     if tables:
         print(f"study tables failed: {', '.join(tables)}; publishing the analysts' copy with "
               "everything else", flush=True)
-        subprocess.run([argv[0], "job", "execute", "-m", DEFINITIONS, "-j",
-                        publish.PUBLISH_JOB, "--tags", TAGS], check=True)
+        subprocess.run([argv[0], "job", "execute", "-m", DEFINITIONS, "--tags", TAGS, "-j",
+                        publish.PUBLISH_JOB], check=True)
     if warehouse.warehouse_path().exists():
         with warehouse.connect(read_only=True) as con:
             summary = run.status_summary(run.table_status(con, since=started))

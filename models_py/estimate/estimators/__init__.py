@@ -24,11 +24,12 @@ import re
 import time
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 
 from models_py import reference
 from models_py.estimate.estimators import (did_imputation, event_study, iv, ols, placebo,
-                                           psm_did, spatial_did, vif)
+                                           psm_did, spatial_did, vif, within)
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate
 
@@ -134,15 +135,10 @@ def _varies(values: pd.Series) -> bool:
 
 def check_estimable(data: pd.DataFrame, spec: Spec) -> None:
     """Raise :class:`NotEstimable` when a spec's sample cannot identify or test what it asks:
-    a regressor (or a part of an interaction) that does not vary, a treatment indicator or
-    treated group without treated or without comparison rows, a cohort column with no treated
-    unit, or too few clusters for its clustered variance (:func:`clusters_needed`; variance
+    a treatment indicator or treated group without treated or without comparison rows, a
+    cohort column with no treated unit, a regressor (or a part of an interaction) that does
+    not vary, or too few clusters for its clustered variance (:func:`clusters_needed`; variance
     inflation factors have no variance and need none)."""
-    for regressor in spec.regressors:
-        for part in regressor.split(":"):
-            if part in data.columns and not _varies(data[part]):
-                raise NotEstimable(f"{part} does not vary in sample {spec.sample or 'all'!r} "
-                                   f"(every row is {data[part].iloc[0]})")
     for option in ("treatment", "group"):
         name = spec.options.get(option)
         if name in data.columns and not _varies(data[name]):
@@ -153,6 +149,11 @@ def check_estimable(data: pd.DataFrame, spec: Spec) -> None:
     if cohort in data.columns and data[cohort].isna().all():
         raise NotEstimable(f"no treated units: {cohort} is missing for every unit of sample "
                            f"{spec.sample or 'all'!r}")
+    for regressor in spec.regressors:
+        for part in regressor.split(":"):
+            if part in data.columns and not _varies(data[part]):
+                raise NotEstimable(f"{part} does not vary in sample {spec.sample or 'all'!r} "
+                                   f"(every row is {data[part].iloc[0]})")
     needed = clusters_needed(spec)
     for cluster in filter(None, spec.cluster.split("+") if spec.kind != "vif" else []):
         if cluster in data.columns and data[cluster].nunique() < needed:
@@ -166,6 +167,29 @@ def clusters_needed(spec: Spec) -> int:
     so the variance of k coefficients has rank at most G - 1 and is singular unless G > k; k
     counts the spec's regressors and controls (what the fixed effects do not absorb)."""
     return len(spec.regressors) + len(spec.control_vars) + 1
+
+
+def check_design(data: pd.DataFrame, spec: Spec) -> None:
+    """Raise :class:`NotEstimable` when the fixed effects and the other regressors and
+    controls explain a regressor of interest fully (a singular design): each term (the product
+    of its parts, for an interaction) demeaned by the fixed effects, a regressor is collinear
+    when leaving it out does not lower the design's rank. Asked only when a fit failed, since
+    it costs a demeaning."""
+    terms = [*spec.regressors, *spec.control_vars]
+    if spec.kind not in REPORTS_REGRESSORS or not all(
+            p in data.columns for t in terms for p in t.split(":")):
+        return
+    x = np.column_stack([np.prod([data[p].to_numpy(float) for p in t.split(":")], axis=0)
+                         for t in terms])
+    tol = 1e-8 * max(float(np.abs(x).max()), 1.0) * np.sqrt(len(x))
+    fe = [f for f in spec.fixed_effects if f in data.columns]
+    x = within.demeaned(x, within.fixed_effect_codes(data, fe)) if fe else x - x.mean(axis=0)
+    rank = np.linalg.matrix_rank(x, tol=tol)
+    collinear = [t for k, t in enumerate(spec.regressors)
+                 if np.linalg.matrix_rank(np.delete(x, k, axis=1), tol=tol) == rank]
+    if collinear:
+        raise NotEstimable(f"singular design: {', '.join(collinear)} collinear with the fixed "
+                           "effects or the other regressors")
 
 
 def check_reported(est: Estimate, spec: Spec) -> None:
@@ -190,7 +214,11 @@ def estimate(mart: pd.DataFrame, spec: Spec, inputs: dict[str, pd.DataFrame] | N
         panel = prepare(mart, spec, inputs or {}) if prepare else mart
         data = sample_frame(panel, spec)
         check_estimable(data, spec)
-        est = module.fit(data, spec)
+        try:
+            est = module.fit(data, spec)
+        except Exception:
+            check_design(data, spec)    # a singular design is not estimable; else the error
+            raise
         check_reported(est, spec)
     except NotEstimable:
         raise
