@@ -22,33 +22,31 @@ GOLDEN = Path(__file__).parent / "golden"
 
 STUDY_YAML = """
 study: T002
-mart: marts.panel
-panel: {unit: unit_id, time: year, treatment: did, cohort: first_year}
+title: A test study
+mart: marts.city_year
+panel: {unit: city_id, time: year, treatment: did, cohort: first_treated_year}
 control_groups:
-  controls: [x]
-defaults: {kind: ols, outcome: y, regressors: [did], controls: [], fixed_effects: [unit_id, year],
-           cluster: unit_id}
-labels: {did: DID, y: Outcome, x: Control, controls: Controls, unit_id: Unit FE, year: Year FE,
-         "did:high": DID × high}
-names: {unit_id: unit, year: year}
+  controls: [log_economic_density]
+defaults: {kind: ols, outcome: resilience_index, regressors: [did], controls: [],
+           fixed_effects: [city_id, year], cluster: city_id}
+labels: {did: DID, resilience_index: Outcome, log_avg_wage: ln(average wage),
+         log_economic_density: Control, controls: Controls, city_id: Unit FE, year: Year FE,
+         "did:is_megacity_or_super_large": DID × large}
+names: {city_id: unit, year: year}
 tables:
   - table: main
     title: A table with a split
     columns:
       - {column: 1}
-      - {column: 2, sample: "high == True", label: High}
-      - {column: 3, regressors: [did, "did:high"], label: Difference}
-  - table: patents
+      - {column: 2, sample: "is_megacity_or_super_large == True", label: Large}
+      - {column: 3, regressors: [did, "did:is_megacity_or_super_large"], label: Difference}
+  - table: wages
     title: A table whose outcome has no values
     columns:
-      - {column: 1, outcome: log_patents_per_10k}
+      - {column: 1, outcome: log_avg_wage}
       - {column: 2, controls: [controls]}
-  - table: broken
-    title: An IV column without its instruments
-    columns:
-      - {column: 1}
-      - {column: 2, kind: iv}
 """
+LARGE = "is_megacity_or_super_large"
 
 
 @pytest.fixture
@@ -59,18 +57,18 @@ def study(tmp_path):
 
 
 def panel(units: int = 12, years: int = 6, seed: int = 1) -> pd.DataFrame:
-    """A unit-year panel: half the units treated from year 3, a control, an outcome with an
-    effect of 1, a split ``high`` (every third unit) and an outcome without values."""
+    """A city-year panel of made-up values: half the cities treated from year 3, a control,
+    an outcome with an effect of 1, a split (every third city) and a column without values."""
     rng = np.random.default_rng(seed)
     unit = np.repeat(np.arange(units), years)
     year = np.tile(np.arange(years), units)
     first = np.where(unit % 2 == 0, 3.0, np.nan)
     did = (year >= first).astype(float)
     x = rng.normal(size=len(unit))
-    return pd.DataFrame({"unit_id": unit, "year": year, "first_year": first, "did": did,
-                         "x": x, "high": unit % 3 == 0,
-                         "y": did + 0.5 * x + rng.normal(size=len(unit)) + unit * 0.1,
-                         "log_patents_per_10k": np.nan})
+    return pd.DataFrame({"city_id": unit, "year": year, "first_treated_year": first, "did": did,
+                         "log_economic_density": x, LARGE: unit % 3 == 0,
+                         "resilience_index": did + 0.5 * x + rng.normal(size=len(unit))
+                         + unit * 0.1, "log_avg_wage": np.nan})
 
 
 def reason(spec, data: pd.DataFrame) -> str:
@@ -80,40 +78,41 @@ def reason(spec, data: pd.DataFrame) -> str:
 
 
 def test_a_column_without_values_is_named_with_the_raw_indicator_behind_it(study):
-    spec = study.table_specs("patents")[0]
+    spec = study.table_specs("wages")[0]
     text = reason(spec, panel())
-    assert text.startswith("sample 'all' has no complete rows: log_patents_per_10k")
-    assert "patents_granted, raw indicator 专利授权数 (city_yearbook)" in text
+    assert text.startswith("sample 'all' has no complete rows: log_avg_wage")
+    assert "avg_wage, raw indicator 在岗职工平均工资 (city_yearbook)" in text
     assert text.endswith("has no values")
 
 
 def test_a_sample_on_a_split_without_values_keeps_no_rows(study):
-    data = panel().assign(high=None)
+    data = panel().assign(**{LARGE: None})
     text = reason(study.table_specs("main")[1], data)
-    assert text == ("sample 'high == True' keeps no rows of marts.panel: high has no values")
+    assert text == (f"sample '{LARGE} == True' keeps no rows of marts.city_year: {LARGE} has "
+                    "no values")
 
 
 def test_a_split_that_does_not_vary_leaves_its_interaction_not_estimable(study):
     main = study.table_specs("main")
-    data = panel().assign(high=False)
-    assert reason(main[2], data) == "high does not vary in sample 'all' (every row is 0.0)"
-    assert reason(main[1], data) == "sample 'high == True' keeps no rows of marts.panel"
+    data = panel().assign(**{LARGE: False})
+    assert reason(main[2], data) == f"{LARGE} does not vary in sample 'all' (every row is 0.0)"
+    assert reason(main[1], data) == f"sample '{LARGE} == True' keeps no rows of marts.city_year"
     estimators.estimate(data, main[0])   # the column without the split estimates
 
 
 def test_a_treatment_without_treated_or_without_comparison_rows(study):
     spec = study.table_specs("main")[0]
-    assert reason(spec, panel().assign(did=0.0, first_year=np.nan)).startswith(
+    assert reason(spec, panel().assign(did=0.0, first_treated_year=np.nan)).startswith(
         "no treated rows: treatment did is 0.0 in every row")
     assert reason(spec, panel().assign(did=1.0)).startswith(
         "no comparison rows: treatment did is 1.0 in every row")
 
 
 def test_too_few_clusters_for_the_variance(study):
-    controls = study.table_specs("patents")[1]          # did and x: two coefficients
+    controls = study.table_specs("wages")[1]            # did and the control: two coefficients
     assert estimators.clusters_needed(controls) == 3
     few = panel(units=2)
-    assert reason(controls, few) == ("too few clusters: 2 values of unit_id for 2 coefficients "
+    assert reason(controls, few) == ("too few clusters: 2 values of city_id for 2 coefficients "
                                      "(a clustered variance of k coefficients needs at least "
                                      "k + 1 clusters)")
     estimators.estimate(panel(units=4), controls)
@@ -122,21 +121,22 @@ def test_too_few_clusters_for_the_variance(study):
 def test_a_regressor_absorbed_by_the_fixed_effects_is_a_singular_design(study):
     spec = study.table_specs("main")[2]
     data = panel()
-    data["high"] = data["unit_id"] % 3 == 0
-    data["did"] = data["high"].astype(float)            # did constant within each unit
-    text = reason(spec, data.assign(first_year=np.nan))
+    data["did"] = data[LARGE].astype(float)             # did constant within each city
+    text = reason(spec, data.assign(first_treated_year=np.nan))
     assert text.startswith("singular design: did") and "collinear" in text
 
 
 def test_a_table_records_not_estimable_columns_and_still_fails_on_errors(study):
     data = panel()
-    rows, _, _ = run.estimate_table({"marts.panel": data}, study, "patents")
+    rows, _, _ = run.estimate_table({"marts.city_year": data}, study, "wages")
     marked = rows[rows["status"] == "not_estimable"]
     assert list(marked["column"]) == [1] and marked["term"].isna().all()
-    assert "log_patents_per_10k" in marked["reason"].iloc[0]
+    assert "log_avg_wage" in marked["reason"].iloc[0]
     assert set(rows.loc[rows["status"] == "estimated", "column"]) == {2}
-    with pytest.raises(run.StudyError, match=r"\(2\) \[iv: .*instruments"):
-        run.estimate_table({"marts.panel": data}, study, "broken")
+    # a real error (here a column missing from the relation) still fails the table
+    with pytest.raises(run.StudyError, match=r"\(2\) .*log_economic_density"):
+        run.estimate_table({"marts.city_year": data.drop(columns="log_economic_density")},
+                           study, "wages")
 
 
 def not_estimable_table(study) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -145,12 +145,12 @@ def not_estimable_table(study) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for s, (b, se, p) in zip([specs[0], specs[2]], [(0.98, 0.21, 0.001), (1.02, 0.3, 0.004)]):
         rows.append({"study": "T002", "table": "main", "column": s.column, "kind": "ols",
-                     "label": s.label, "outcome": "y", "term": "did", "event_time": np.nan,
+                     "label": s.label, "outcome": "resilience_index", "term": "did", "event_time": np.nan,
                      "is_control": False, "estimate": b, "std_error": se, "p": p,
                      "n_obs": 72, "r2": 0.61, "status": "estimated"})
     tidy = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    marked = not_estimable_row(specs[1], "sample 'high == True' keeps no rows of "
-                                             "marts.panel: high has no values")
+    marked = not_estimable_row(specs[1], f"sample '{LARGE} == True' keeps no rows of "
+                                         f"marts.city_year: {LARGE} has no values")
     return (pd.concat([tidy, marked], ignore_index=True),
             pd.DataFrame(columns=STATISTIC_COLUMNS))
 
@@ -163,28 +163,28 @@ def test_a_not_estimable_column_renders_as_golden(study):
         encoding="utf-8")
     html = render.to_html(grid)
     assert "<td>DID</td><td>0.980***</td><td>not estimable</td><td>1.020***</td>" in html
-    assert ("Column (2) not estimable: sample &#x27;high == True&#x27; keeps no rows of "
-            "marts.panel: high has no values.") in html
+    assert (f"Column (2) not estimable: sample &#x27;{LARGE} == True&#x27; keeps no rows of "
+            f"marts.city_year: {LARGE} has no values.") in html
 
 
 def test_the_status_table_flags_a_failed_table_stale_while_it_holds_results(study, tmp_path):
     with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
         con.execute("CREATE SCHEMA results")
-        run.record_status(con, study, ["main", "patents"], run.PUBLISHED)
+        run.record_status(con, study, ["main", "wages"], run.PUBLISHED)
         published_at = run.table_status(con).set_index("table")["results_at"]
         con.execute("CREATE TABLE results.t002_main AS SELECT 1 AS x")   # earlier results
-        run.record_status(con, study, ["main", "patents"], run.FAILED, "ZeroDivisionError")
-        run.record_status(con, study, ["broken"], run.NOT_ESTIMABLE, "(2) not estimable: x")
+        run.record_status(con, study, ["main", "wages"], run.FAILED, "ZeroDivisionError")
+        run.record_status(con, study, ["other"], run.NOT_ESTIMABLE, "(2) not estimable: x")
         status = run.table_status(con).set_index("table")
     assert status.loc["main", "status"] == "stale"
     assert status.loc["main", "results_at"] == published_at["main"]     # the results' time
-    assert status.loc["patents", "status"] == "failed"
-    assert pd.isna(status.loc["patents", "results_at"])
+    assert status.loc["wages", "status"] == "failed"
+    assert pd.isna(status.loc["wages", "results_at"])
     assert run.status_summary(status.reset_index()).splitlines() == [
         "T002: 1 of 3 tables published",
-        "  broken: (2) not estimable: x",
+        "  other: (2) not estimable: x",
         "  main FAILED (keeps its earlier results, flagged stale): ZeroDivisionError",
-        "  patents FAILED: ZeroDivisionError"]
+        "  wages FAILED: ZeroDivisionError"]
 
 
 def test_a_figure_of_a_not_estimable_placebo_says_so(study, tmp_path):

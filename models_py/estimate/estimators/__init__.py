@@ -7,6 +7,10 @@ spatial lag of treatment; ``inputs`` holds the other relations the spec names) a
 ``derived(spec)`` (the names of those derived columns). The layer knows
 estimator kinds, never studies: a study picks kinds and options in its YAML.
 
+Before and around each fit the dispatch checks that the data can support the spec, and raises
+:class:`NotEstimable` with the reason when it cannot (no values, an empty sample, nothing that
+varies, too few clusters, a singular design): a result the table reports, not a failure.
+
 | kind | module | what |
 |---|---|---|
 | ``ols`` | :mod:`.ols` | OLS with fixed effects (pyfixest ``feols``) |
