@@ -4,8 +4,11 @@ Each kind is a module with ``fit(data, spec) -> Estimate`` and, where it needs m
 spec's formula variables, ``columns(spec)`` (extra mart columns), ``prepare(mart, spec,
 inputs)`` (columns derived on the whole panel before the sample is cut, e.g. event time or the
 spatial lag of treatment; ``inputs`` holds the other relations the spec names) and
-``derived(spec)`` (the names of those derived columns). The layer knows
-estimator kinds, never studies: a study picks kinds and options in its YAML.
+``derived(spec)`` (the names of those derived columns). Every kind declares its options in
+one place, a pydantic model ``Options`` (a subclass of :class:`.timing.Panel`, with types and
+defaults; the study schema is built from them and a spec's ``options`` is an instance), and
+``LABEL``, how a table names it. The layer knows estimator kinds, never studies: a study picks
+kinds and options in its YAML.
 
 Before and around each fit the dispatch checks that the data can support the spec, and raises
 :class:`NotEstimable` with the reason when it cannot (no values, an empty sample, nothing that
@@ -24,7 +27,6 @@ varies, too few clusters, a singular design): a result the table reports, not a 
 """
 from __future__ import annotations
 
-import re
 import time
 from types import ModuleType
 
@@ -34,7 +36,7 @@ import pandas as pd
 from models_py import reference
 from models_py.estimate.estimators import (did_imputation, event_study, iv, ols, placebo,
                                            psm_did, spatial_did, vif, within)
-from models_py.estimate.specs import Spec
+from models_py.estimate.specs import Spec, sample_columns
 from models_py.estimate.tidy import Estimate
 
 KINDS: dict[str, ModuleType] = {
@@ -110,11 +112,11 @@ def sample_frame(mart: pd.DataFrame, spec: Spec, needed: list[str] | None = None
     sub = sample(mart, spec.sample)
     name = spec.sample or "all"
     if len(sub) == 0:
-        named = re.findall(r"[A-Za-z_]\w*", spec.sample)
+        named = sample_columns(spec.sample)
         empty = [c for c in dict.fromkeys(named) if c in mart.columns and mart[c].isna().all()]
         raise NotEstimable(f"sample {name!r} keeps no rows of {spec.mart}"
                            + (f": {_without_values(empty)}" if empty else ""))
-    cohort = spec.options.get("cohort")
+    cohort = spec.options.cohort
     out = sub[needed].dropna(subset=[c for c in needed if c != cohort]).reset_index(drop=True)
     if len(out) == 0:
         empty = [c for c in needed if c != cohort and sub[c].isna().all()]
@@ -144,12 +146,12 @@ def check_estimable(data: pd.DataFrame, spec: Spec) -> None:
     not vary, or too few clusters for its clustered variance (:func:`clusters_needed`; variance
     inflation factors have no variance and need none)."""
     for option in ("treatment", "group"):
-        name = spec.options.get(option)
+        name = getattr(spec.options, option, None)
         if name in data.columns and not _varies(data[name]):
             which = "treated" if data[name].iloc[0] == 0 else "comparison"
             raise NotEstimable(f"no {which} rows: {option} {name} is {data[name].iloc[0]} "
                                f"in every row of sample {spec.sample or 'all'!r}")
-    cohort = spec.options.get("cohort")
+    cohort = spec.options.cohort
     if cohort in data.columns and data[cohort].isna().all():
         raise NotEstimable(f"no treated units: {cohort} is missing for every unit of sample "
                            f"{spec.sample or 'all'!r}")
