@@ -8,8 +8,8 @@ the fit's size and fit statistics, named diagnostic ``statistics``
 turns it into the rows of ``results.<study>_<table>``: one per (spec, term), carrying the
 spec's identity, fixed effects, vcov and sample, so that tables and figures render from the
 warehouse alone. A spec the data cannot support has one row instead (``not_estimable_row``):
-no term, no numbers, ``status`` ``not_estimable`` and the ``reason``. Their ``audit`` column is filled by whoever knows the inputs' lineage (see
-``run.run_table``).
+no term, no numbers, ``status`` ``not_estimable`` and the ``reason``. Their ``audit`` column
+is filled by whoever knows the inputs' lineage (see ``run.run_table``).
 """
 from __future__ import annotations
 
