@@ -302,6 +302,7 @@ def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
     def edit(doc):
         base = next(t for t in doc["tables"] if t["table"] == "baseline")
         base["columns"][1]["cluster"] = "city_id+year+province_id"   # pyfixest: two ways at most
+        doc["names"]["city_id+year+province_id"] = "city, year and province"
     study = _edited_study(tmp_path, edit)
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse.db, db)
