@@ -23,7 +23,7 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "variable": "VARCHAR", "value": "DOUBLE", "unit": "VARCHAR", "indicator": "VARCHAR",
         "source_unit": "VARCHAR", "source_value": "DOUBLE", "source_file": "VARCHAR",
         "source_sheet": "VARCHAR", "source_row": "BIGINT"},
-    # CEADs city MRIO tables (models_py/ingest/ceads.py describes each block).
+    # CEADs city MRIO tables (models_py/ingest/ceads/__init__.py describes each block).
     "ceads_region": {
         "year": "INTEGER", "position": "INTEGER", "city_id": "VARCHAR", "region_name": "VARCHAR"},
     "ceads_sector": {
