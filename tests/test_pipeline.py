@@ -130,11 +130,11 @@ def test_dbt_assets_sit_in_the_groups_of_their_layers():
     their folder's name; none is left in ``default``."""
     from dagster_project.definitions import defs
 
-    groups = {key.to_user_string(): node.group_name
-              for key, node in defs.resolve_asset_graph().asset_nodes_by_key.items()}
-    assert groups["ref_city"] == "reference"
-    assert groups["stg_city_yearbook"] == "staging"
-    assert groups["int_city_year_panel"] == "intermediate"
-    assert groups["city_year"] == groups["dim_city"] == "marts"
+    groups = {node.key.to_user_string(): node.group_name
+              for node in defs.resolve_asset_graph().asset_nodes}
+    assert groups["reference/ref_city"] == "reference"
+    assert groups["staging/stg_city_yearbook"] == "staging"
+    assert groups["intermediate/int_city_year_panel"] == "intermediate"
+    assert groups["marts/city_year"] == groups["marts/dim_city"] == "marts"
     assert "default" not in set(groups.values()), sorted(
         k for k, g in groups.items() if g == "default")
