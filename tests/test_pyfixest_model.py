@@ -43,7 +43,8 @@ def test_ols_attributes_match_public_quantities(panel):
 
     resid = np.asarray(model.resid(), float)
     y = complete["y"].to_numpy()
-    assert pyfixest_model.r2(model) == pytest.approx(1 - resid @ resid / ((y - y.mean()) ** 2).sum())
+    total = ((y - y.mean()) ** 2).sum()
+    assert pyfixest_model.r2(model) == pytest.approx(1 - resid @ resid / total)
     y_within = pf.feols("y ~ 1 | unit + year", data=complete).resid()
     assert pyfixest_model.r2_within(model) == pytest.approx(
         1 - resid @ resid / (np.asarray(y_within) @ np.asarray(y_within)))
@@ -96,8 +97,9 @@ def test_no_other_module_reads_private_model_attributes():
         if path.name == "pyfixest_model.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            own = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in ("self", "cls")
             if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
-                    and not node.attr.startswith("__")
-                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                    and not node.attr.startswith("__") and not own):
                 found.append(f"{path.name}:{node.lineno} .{node.attr}")
     assert not found, found

@@ -29,16 +29,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
 import yaml
 
 from models_py import reference
 from models_py.estimate import specs
 from models_py.generate import (business_cycle, city_world, policy_files, resilience_index,
                                 s003_sources, yearbook_files)
-from models_py.ingest import schema
 from models_py.generate.latent import city_latent
 from models_py.generate.scale import get_scale
+from models_py.ingest import schema
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -203,7 +202,8 @@ def test_a_tie_threshold_added_to_s002_has_a_truth_value(tmp_path, monkeypatch):
     shutil.copytree(specs.STUDIES_DIR, studies)
     doc = yaml.safe_load((studies / "s002.yml").read_text(encoding="utf-8"))
     table = next(t for t in doc["tables"] if t.get("table") == "tie_threshold")
-    table["expand"]["threshold"]["values"].append({"value": ADDED_TIE_THRESHOLD, "label": "Top 10%"})
+    table["expand"]["threshold"]["values"].append({"value": ADDED_TIE_THRESHOLD,
+                                                   "label": "Top 10%"})
     (studies / "s002.yml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     monkeypatch.setattr(specs, "STUDIES_DIR", studies)
     assert ADDED_TIE_THRESHOLD in business_cycle.tie_thresholds()
@@ -212,7 +212,8 @@ def test_a_tie_threshold_added_to_s002_has_a_truth_value(tmp_path, monkeypatch):
     world = city_world.build_city_world(sc, city_latent(sc.city_ids, SEED), SEED)
     docs = policy_files.policy_documents(world, SEED, last_year=max(sc.city_years))
     roster = reference.cities().set_index("city_id").loc[world.cities["city_id"]]
-    effects = business_cycle.pair_effects(world, docs, city_world.yearbook_listing(roster, sc.city_years))
+    listed = city_world.yearbook_listing(roster, sc.city_years)
+    effects = business_cycle.pair_effects(world, docs, listed)
     added, every_pair = effects[str(ADDED_TIE_THRESHOLD)], effects["0.0"]
     assert 0 < added["pairs"] < every_pair["pairs"] and np.isfinite(added["twfe"])
 

@@ -3,6 +3,7 @@
 Each asset sits in the group of its dbt layer (``reference`` for the seeds, ``staging``,
 ``intermediate``, ``marts``: the model's folder under ``dbt/models``), so the lineage UI shows
 the layers between the raw loaders and the studies.
+
 dbt tests become asset checks of the models they test. Models keep their dbt names; sources
 carry ``meta.dagster.asset_key`` so the raw loaders appear upstream in the lineage graph. Once
 dbt has finished, the row counts of the tables it built and the failing rows of failed
@@ -10,12 +11,11 @@ integrity tests are reported too (``dagster_project.dbt_report``).
 """
 
 import json
-from pathlib import Path
-
-import dagster as dg
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 

@@ -308,6 +308,7 @@ def _s001_exposure(seed, lat, roster, years, z, planted: bool = True) -> dict:
 def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
                 counterfactual: pd.DataFrame, internet: pd.Series) -> dict:
     ids = s001["ids"]
+    large_from = reference.large_city_min_population()   # 万人
     sample = cities["in_s001"].to_numpy() == 1
     treated = {c: int(s001["policy_year"][c]) for c, s in zip(ids, sample)
                if s and c in s001["policy_year"]}
@@ -340,7 +341,7 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
                        f"urbanization and the tertiary share gain "
                        f"{S001_PP_EFFECTS['urbanization_rate']:g} pp x E_it (the secondary share "
                        "loses as much). Direct E_it = m_i for large cities, "
-                       f"{S001_SMALL_SHARE:g} x m_i below {reference.large_city_min_population():g}万; plus the "
+                       f"{S001_SMALL_SHARE:g} x m_i below {large_from:g}万; plus the "
                        "spillover below. GDP per capita and GDP growth are not planted. Implied "
                        "gains of a reference entropy index are in 'implied_index_gain'.",
             },
@@ -351,11 +352,12 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
             "heterogeneity_large_cities": {
                 "sign": "+", "value": 1.0,
                 "how": f"full effect (times m_i) where resident population in 2012 >= "
-                       f"{reference.large_city_min_population():g}万 (2012 年末常住人口)"},
+                       f"{large_from:g}万 (2012 年末常住人口)"},
             "heterogeneity_small_cities": {
                 "sign": "+", "value": S001_SMALL_SHARE,
                 "how": f"weak: {S001_SMALL_SHARE:g} of the large-city effect below "
-                       f"{reference.large_city_min_population():g}万, so small-city estimates may be insignificant"},
+                       f"{large_from:g}万, so small-city estimates may be "
+                       "insignificant"},
             "heterogeneity_large_minus_small": {
                 "sign": "+", "value": round(1.0 - S001_SMALL_SHARE, 6),
                 "how": "difference of the two above"},

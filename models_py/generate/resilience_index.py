@@ -78,7 +78,8 @@ class EntropyFit:
 def entropy_fit(components: pd.DataFrame, index: str = INDEX) -> EntropyFit:
     """Entropy weights of an index's indicators (``index`` in ref_index_indicator, the
     resilience index by default) over the panel: min-max standardization (reversed for negative
-    indicators, plus the dbt variable entropy_shift), p = x/sum(x), e = -sum(p ln p)/ln(N), w = (1-e)/sum(1-e)."""
+    indicators, plus the dbt variable entropy_shift), p = x/sum(x), e = -sum(p ln p)/ln(N),
+    w = (1-e)/sum(1-e)."""
     spec = reference.index_indicators(index).set_index("indicator")
     x = components[spec.index]
     fit = EntropyFit(x.min(), x.max(), spec["direction"] == "negative",

@@ -607,12 +607,13 @@ def _examples(cities: pd.DataFrame, hsr, info, down, realized, rng, k: int = 12)
         if tuple(p) not in picks:
             picks.append(tuple(p))
     out = []
+    period_names = reference.s003_periods()["period"]
     for i, j in picks:
         for p in range(len(realized)):
             t_c = realized[p][j, :, i]
             t = float(t_c.sum())
             out.append({
-                "city_i": names[i], "city_j": names[j], "period": reference.s003_periods()["period"][p],
+                "city_i": names[i], "city_j": names[j], "period": period_names[p],
                 "connectivity_HSR": float(hsr[p][i, j]), "connectivity_I": float(info[p][i, j]),
                 "down_gradient": bool(down[p][i, j]), "T": t, "IT": float(_signed_log(t)),
                 "IT_direction": int(t > 0),
