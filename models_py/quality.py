@@ -29,8 +29,8 @@ Each check has one owner, so each bound is written once:
   variables), the bounds and invariants the model guarantees (an entropy index within
   [0, 1 + shift], weights summing to 1, balanced panels). These are integrity tests.
 - A suite owns its mart as the studies read it: the key (unique, not null), no year past this
-  one and, for a pair panel, every ordered pair present (integrity), and the plausible ranges of
-  its measured values (plausibility). dbt's ``plausible`` test serves the models without a
+  one, for a pair panel every ordered pair present, the values its study cannot do without
+  (integrity), and the plausible ranges of its measured values (plausibility). dbt's ``plausible`` test serves the models without a
   suite (a weights mart's left-out indicators, the Baidu index of the pair model).
 
 Marts are validated as pandas frames: GX's SQL data source does not work reliably over DuckDB.
