@@ -199,13 +199,13 @@ def test_a_tie_threshold_added_to_s002_has_a_truth_value(tmp_path, monkeypatch):
     """S002's thresholds of pre-pilot ties live in s002.yml: one added to its robustness table
     is a threshold the generator states the estimators' targets for."""
     studies = tmp_path / "studies"
-    shutil.copytree(specs.STUDIES_DIR, studies)
+    shutil.copytree(specs.studies_dir(), studies)
     doc = yaml.safe_load((studies / "s002.yml").read_text(encoding="utf-8"))
     table = next(t for t in doc["tables"] if t.get("table") == "tie_threshold")
     table["expand"]["threshold"]["values"].append({"value": ADDED_TIE_THRESHOLD,
                                                    "label": "Top 10%"})
     (studies / "s002.yml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setattr(specs, "STUDIES_DIR", studies)
+    monkeypatch.setenv("STUDIES_DIR", str(studies))
     assert ADDED_TIE_THRESHOLD in business_cycle.tie_thresholds()
 
     sc = get_scale("small")
