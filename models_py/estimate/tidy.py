@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from models_py.estimate import pyfixest_model
 from models_py.estimate.specs import Spec
 
 TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low", "ci_high",
@@ -82,41 +83,18 @@ def terms_from_pyfixest(model) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TERM_COLUMNS)
 
 
-def terms_from_values(names, estimates, std_errors, df: float | None = None) -> pd.DataFrame:
-    """Term rows from estimates and standard errors: t inference with ``df`` degrees of
-    freedom, or normal inference when ``df`` is None."""
-    b = np.asarray(estimates, float)
-    se = np.asarray(std_errors, float)
-    dist = sps.norm if df is None else sps.t(df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = b / se
-    p = 2 * dist.sf(np.abs(t))
-    q95, q90 = dist.ppf(0.975), dist.ppf(0.95)
-    rows = []
-    for k, raw in enumerate(names):
-        name, level = term_name(str(raw))
-        rows.append({"term": name, "event_time": level, "estimate": b[k], "std_error": se[k],
-                     "t": t[k], "p": p[k], "ci_low": b[k] - q95 * se[k],
-                     "ci_high": b[k] + q95 * se[k], "ci90_low": b[k] - q90 * se[k],
-                     "ci90_high": b[k] + q90 * se[k]})
-    return pd.DataFrame(rows, columns=TERM_COLUMNS)
-
-
 def from_pyfixest(model, formula: str, **statistics: float) -> Estimate:
     """An :class:`Estimate` of a fitted pyfixest model (N, R², within R², clusters)."""
-    g = getattr(model, "_G", None)
-    n_clusters = (math.nan if g is None or (np.ndim(g) and not len(g))
-                  else float(np.min(np.ravel(g))))   # two-way: the smaller dimension
-    return Estimate(terms=terms_from_pyfixest(model), n_obs=int(model._N), formula=formula,
-                    r2=float(getattr(model, "_r2", math.nan)),
-                    r2_within=float(getattr(model, "_r2_within", math.nan)),
-                    n_clusters=n_clusters, statistics=dict(statistics))
+    return Estimate(terms=terms_from_pyfixest(model), n_obs=pyfixest_model.n_obs(model),
+                    formula=formula, r2=pyfixest_model.r2(model),
+                    r2_within=pyfixest_model.r2_within(model),
+                    n_clusters=pyfixest_model.n_clusters(model), statistics=dict(statistics))
 
 
 def pyfixest_vcov(model) -> pd.DataFrame:
     """The coefficient covariance of a fitted pyfixest model, indexed by readable term names."""
     names = [term_name(str(n))[0] for n in model.coef().index]
-    return pd.DataFrame(np.asarray(model._vcov), index=names, columns=names)
+    return pd.DataFrame(pyfixest_model.vcov(model), index=names, columns=names)
 
 
 def wald_test(estimates: pd.Series, vcov: pd.DataFrame, names: list[str],
