@@ -62,12 +62,16 @@ class Site:
                               capture_output=True, text=True, timeout=timeout)
 
 
-def make_site(root: Path, raw_dir: Path, warehouse_db: Path) -> Site:
-    """A site whose warehouse and analysts' copy start as copies of a finished warehouse."""
+def make_site(root: Path, raw_dir: Path, warehouse_db: Path,
+              dagster_home: Path | None = None) -> Site:
+    """A site whose warehouse and analysts' copy start as copies of a finished warehouse, and
+    whose Dagster instance as a copy of ``dagster_home`` when given (else `make` creates it)."""
     site = Site(root, raw_dir)
     site.db.parent.mkdir(parents=True)
     shutil.copyfile(warehouse_db, site.db)
     shutil.copyfile(warehouse_db.with_name(warehouse_db.stem + "_read.duckdb"), site.copy)
+    if dagster_home is not None:
+        shutil.copytree(dagster_home, site.home)
     return site
 
 

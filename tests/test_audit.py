@@ -110,7 +110,7 @@ def test_every_collected_coefficient_carries_an_audit_record(warehouse):
 
 
 def test_the_materialization_metadata_shows_the_same_record(warehouse):
-    (event,) = [e for e in warehouse.result.get_asset_materialization_events()
+    (event,) = [e for e in warehouse.materializations()
                 if e.asset_key.path == ["results", "s003_baseline"]]
     metadata = event.materialization.metadata
     assert metadata["audit"].value == _audits(warehouse, "s003_baseline")[0]
