@@ -31,10 +31,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 # The longest test modules, longest first (`pytest --durations`). The workers take the groups
-# in collection order, so these start first and the short modules fill in beside them; the
-# first one that needs no shared warehouse is second, so one worker runs it while the other
-# builds the warehouse.
-LONGEST_FIRST = ("test_ops_refresh", "test_s001_null", "test_partial_sources")
+# in collection order, so these start first and the short modules fill in beside them. The
+# second, and the fixtures of the third, need no shared warehouse: one worker runs them while
+# the other builds it.
+LONGEST_FIRST = ("test_ops_refresh", "test_s001_null", "test_partial_sources",
+                 "test_data_quality", "test_ui_browser", "test_refresh_year",
+                 "test_dbt_city_marts", "test_reference_seeds", "test_dbt_pair_marts",
+                 "test_pipeline", "test_observability")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -145,3 +148,14 @@ def refresh_site(warehouse, tmp_path_factory):
 
     return make_site(tmp_path_factory.mktemp("site"), warehouse.raw_dir, warehouse.db,
                      warehouse.home)
+
+
+@pytest.fixture
+def fresh_site(warehouse, tmp_path):
+    """A site of one test's own for `make refresh`: copies of the session's landing folder,
+    warehouse and analysts' copy, which the test may change, and a new Dagster instance."""
+    from ops_support import make_site
+
+    raw = tmp_path / "raw"
+    shutil.copytree(warehouse.raw_dir, raw)
+    return make_site(tmp_path / "site", raw, warehouse.db)

@@ -50,9 +50,11 @@ class Site:
                    GX_ANALYTICS_ENABLED="False", TQDM_DISABLE="1", **extra)
         return env
 
-    def start_refresh(self) -> subprocess.Popen:
-        """`make refresh` in its own process group, its output (Dagster's log) on a pipe."""
-        return subprocess.Popen(["make", "-s", "-C", str(PROJECT), "refresh"], env=self.env(),
+    def start_refresh(self, *args: str) -> subprocess.Popen:
+        """`make refresh [args]` in its own process group, its output (Dagster's log) on a
+        pipe."""
+        return subprocess.Popen(["make", "-s", "-C", str(PROJECT), "refresh", *args],
+                                env=self.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
 
@@ -75,10 +77,10 @@ def make_site(root: Path, raw_dir: Path, warehouse_db: Path,
     return site
 
 
-def kill_refresh_when(site: Site, seen, timeout: float = 600) -> str:
-    """Start `make refresh` and SIGKILL its whole process group (make, Dagster, dbt) as soon as
-    a line of its log satisfies ``seen``; returns the log up to then."""
-    proc = site.start_refresh()
+def kill_refresh_when(site: Site, seen, *args: str, timeout: float = 600) -> str:
+    """Start `make refresh [args]` and SIGKILL its whole process group (make, Dagster, dbt) as
+    soon as a line of its log satisfies ``seen``; returns the log up to then."""
+    proc = site.start_refresh(*args)
     lines, deadline = [], time.monotonic() + timeout
     for line in proc.stdout:
         lines.append(line)
@@ -156,12 +158,19 @@ READER_TABLES = ("raw._load_log", "raw.city_yearbook", "raw.ceads_intermediate",
                  "marts.city_pair_period", COEFFICIENTS)
 
 
+# Seconds between two queries of the reader: each query takes about a tenth of a second of
+# CPU, so the reader leaves most of the machine to the refresh it watches.
+READ_EVERY = 0.25
+
+
 def read_until_stopped(copy: str, out: str, stop: str) -> None:
     """Query the analysts' copy again and again, as an analyst's session would, each time on a
-    new read-only connection, until the file ``stop`` exists; one JSON line per query: the
-    tables' counts and hashes, or the error."""
+    new read-only connection, until the file ``stop`` exists, and once more after; one JSON
+    line per query: the tables' counts and hashes, or the error."""
     with open(out, "w", encoding="utf-8") as log:
-        while not os.path.exists(stop):
+        stopping = False
+        while not stopping:
+            stopping = os.path.exists(stop)
             record = {"inode": os.stat(copy).st_ino}
             try:
                 with duckdb.connect(copy, read_only=True) as con:
@@ -173,7 +182,8 @@ def read_until_stopped(copy: str, out: str, stop: str) -> None:
                 record["error"] = f"{type(exc).__name__}: {exc}"
             log.write(json.dumps(record) + "\n")
             log.flush()
-            time.sleep(0.05)
+            if not stopping:
+                time.sleep(READ_EVERY)
 
 
 def start_reader(site: Site, work: Path) -> tuple[subprocess.Popen, Path, Path]:
