@@ -51,7 +51,7 @@ refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 # modules first (tests/conftest.py orders them and shares the warehouse between the workers).
 TEST_WORKERS ?= 2
 test: $(BIN)/.installed dbt/target/manifest.json
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m dagster_project.definitions -h $(UI_HOST) -p $(UI_PORT)

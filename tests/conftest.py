@@ -2,7 +2,7 @@
 fully materialized on it by the real Dagster definitions (raw loads, input-output, dbt, checks,
 studies, the analysts' copy), shared by every module that reads the finished pipeline.
 
-`make test` runs the suite on two pytest-xdist workers (``-n 2 --dist loadgroup``). What is
+`make test` runs the suite on two pytest-xdist workers (``-n 2 --dist loadfile``). What is
 expensive to build is built once per run, not once per worker: ``built_once`` lets the first
 worker that asks build it into the run's common temporary folder while holding a file lock;
 the other worker waits for the lock and then reads what was built. Tests that change such a
@@ -40,14 +40,9 @@ LONGEST_FIRST = ("test_ops_refresh", "test_s001_null", "test_partial_sources",
                  "test_pipeline", "test_observability")
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Each test module is one pytest-xdist group (``--dist loadgroup``), so its module-scoped
-    fixtures are built by one worker, unless its tests name groups of their own; and the
-    longest modules come first."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    """The longest modules first (each module is one pytest-xdist work unit: ``--dist
+    loadfile``, so its module-scoped fixtures are built by one worker)."""
     rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
 
