@@ -30,7 +30,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-# The longest test modules, longest first (`pytest --durations`). The workers take the groups
+# The longest test modules, longest first (`pytest --durations`). The workers take the modules
 # in collection order, so these start first and the short modules fill in beside them. The
 # second, and the fixtures of the third, need no shared warehouse: one worker runs them while
 # the other builds it.
