@@ -13,7 +13,7 @@ FORMAT ?=
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install demo generate refresh test ui bench clean
+.PHONY: install demo generate refresh study test ui bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ CHANGED ?=
 refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/python -m dagster_project.refresh $(if $(SOURCE),--source $(SOURCE)) $(if $(YEAR),--year $(YEAR)) $(if $(CHANGED),--changed)
+
+# One study (STUDY=s001), or one table of it (TABLE=baseline), estimated against the current
+# warehouse and published: its files, results tables, collected coefficients and the analysts'
+# copy.
+STUDY ?=
+TABLE ?=
+study: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m dagster_project.preflight
+	$(BIN)/python -m dagster_project.study $(STUDY) $(if $(TABLE),--table $(TABLE))
 
 # The suite on TEST_WORKERS pytest-xdist workers, one test module per work unit, the longest
 # modules first (tests/conftest.py orders them and shares the warehouse between the workers).

@@ -69,7 +69,7 @@ def main() -> None:
     study = load_study("s001")
     marts = read_marts(study)
     spec = study.table_specs("placebo")[0]
-    seed = int(spec.options.get("seed", placebo.DEFAULT_SEED))
+    seed = spec.options.seed
     data = sample_frame(marts[spec.mart], spec)
     print(f"data: {spec.mart} of {warehouse.warehouse_path()}; {len(data):,} city-years, "
           f"{data['city_id'].nunique()} cities; {spec.formula}", flush=True)

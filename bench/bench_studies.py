@@ -114,7 +114,8 @@ def targets_s001(truth: dict, work: Path) -> list[tuple]:
 def targets_s002(truth: dict, work: Path) -> list[tuple]:
     effects = truth["S002"]["effects"]
     study = load_study("s002")
-    strong = yaml.safe_load((STUDIES_DIR / "s002.yml").read_text(encoding="utf-8"))["strong_ties"]
+    doc = yaml.safe_load((STUDIES_DIR / "s002.yml").read_text(encoding="utf-8"))
+    strong = doc["aliases"]["strong_ties"]
     threshold = float(strong.rsplit(">=", 1)[1])
     main = effects[str(threshold)]
     out = [(f"Baseline TWFE ({strong})", "baseline", 1, "treated", main["twfe"]),

@@ -1,6 +1,11 @@
-"""Before a refresh: clear what a killed refresh left behind, and refuse to start a second one.
+"""Before a refresh: check the study files, clear what a killed refresh left behind, and
+refuse to start a second one.
 
-``make refresh`` runs ``python -m dagster_project.preflight`` before ``dagster job execute``.
+Every study file is checked first (``specs.load_studies``): one with a problem stops the
+refresh with the list of its problems, before anything is written.
+
+``make refresh`` (and ``make study``) runs ``python -m dagster_project.preflight`` before
+``dagster job execute``.
 A run whose process was killed (``kill -9``, the out-of-memory killer, a closed terminal) stays
 "started" in the Dagster instance and keeps its slot of the ``duckdb_warehouse`` pool, so the
 next run would wait for that slot forever. Every run of these definitions executes its steps in
@@ -24,6 +29,7 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 
 from models_py import warehouse
+from models_py.estimate.specs import load_studies
 
 UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
               dg.DagsterRunStatus.CANCELING]
@@ -100,6 +106,11 @@ def _process_start_time(pid: int) -> float | None:
 
 
 def main() -> int:
+    try:
+        load_studies()
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 3
     instance = dg.DagsterInstance.get()
     runs = unfinished_runs(instance)
     for run in runs:

@@ -3,9 +3,9 @@
 A reviewer goes from a coefficient to its inputs in three steps: the warehouse relations the
 result was estimated from (dbt models such as ``marts.city_pair_period``), the raw tables those
 relations are built from, and the raw files behind those tables with their checksums and load
-times (``raw._load_log``). The first two are lineage, known where the graph is known
-(the Dagster asset graph, which holds the dbt manifest and the input-output step); this module
-takes them as plain data and adds the third from the warehouse, so it needs no orchestrator.
+times (``raw._load_log``). The first two are lineage (``models_py.lineage``: dbt's manifest
+and the input-output step); this module takes them as plain data and adds the third from the
+warehouse.
 
 The record is a plain dict, stored as JSON on every result row (``audit``):
 

@@ -82,8 +82,9 @@ def test_a_published_table_carries_its_lineage_down_to_the_raw_files(warehouse):
         record["raw_tables"])
     assert record["absent_sources"] == []
 
-    sources = sorted({audit.table_source(t) for t in record["raw_tables"]})
-    assert set(study.sources) <= set(sources) == {f["source"] for f in record["raw_files"]}
+    sources = {audit.table_source(t) for t in record["raw_tables"]}
+    assert set(study.table_sources("baseline")) == sources == {f["source"] for f in
+                                                                record["raw_files"]}
     listed = [f["file"] for f in record["raw_files"]]
     assert len(listed) == len(set(listed)) and _row_files(warehouse, record["raw_tables"]) <= set(
         listed)
@@ -106,7 +107,21 @@ def test_every_collected_coefficient_carries_an_audit_record(warehouse):
             assert record["models"] == sorted(study.table_relations(table))
             assert record["raw_tables"] == _manifest_raw_tables(record["models"])
             files = {f["source"] for f in record["raw_files"]}
-            assert set(study.sources) <= files, (name, table)
+            assert set(study.table_sources(table)) == files, (name, table)
+            assert files <= set(study.sources), (name, table)
+
+
+def test_a_study_s_sources_are_what_its_lineage_needs():
+    """A study's sources are derived from dbt's lineage of the relations its tables read, so
+    the README's table, the partial-folder skip and the audit records use one list; S004's
+    county marts do not reach the city yearbooks or EPS (dim_county takes city names from
+    the reference tables)."""
+    for name in study_names():
+        study = load_study(name)
+        relations = [r for t in study.tables for r in study.table_relations(t["table"])]
+        needed = {audit.table_source(t) for t in _manifest_raw_tables(relations)}
+        assert study.sources == [s for s in ingest.SOURCES if s in needed], name
+    assert load_study("s004").sources == ["county_yearbook", "asif"]
 
 
 def test_the_materialization_metadata_shows_the_same_record(warehouse):

@@ -39,7 +39,7 @@ def test_imputation_equals_pyfixest_did2s(city_year, spec):
     est, _ = estimators.estimate(city_year, spec)
     data = estimators.sample_frame(did_imputation.prepare(city_year, spec, {}), spec)
     first = f"~ {' + '.join(spec.control_vars) or '0'} | city_id + year"
-    second = "~ i(event_time, ref=-1)" if spec.options.get("dynamic") else "~ did"
+    second = "~ i(event_time, ref=-1)" if spec.options.dynamic else "~ did"
     reference = pf.did2s(data, yname=spec.outcome, first_stage=first, second_stage=second,
                          treatment="did", cluster="city_id").tidy()
     ours = est.terms.set_index("term")

@@ -1,8 +1,10 @@
 """The table renderers on fixed tidy rows: the Markdown and LaTeX of a small regression table
-against checked-in golden files (tests/golden/), the note derived from the specs, split
-tables, frame tables and the HTML structure."""
+whose columns differ in clustering and sample against checked-in golden files (tests/golden/),
+the note and per-column rows derived from the specs, control-group rows of the groups used,
+split tables, frame tables and the HTML structure."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +19,16 @@ GOLDEN = Path(__file__).parent / "golden"
 
 STUDY_YAML = """
 study: T001
+title: A test study
 mart: marts.city_year
 panel: {unit: city_id, time: year}
 control_groups:
-  controls: [x1, x2]
-defaults: {kind: ols, outcome: y, regressors: [did], controls: [controls],
+  controls: [log_economic_density, infrastructure]
+  urbanization: [fdi_to_gdp]
+defaults: {kind: ols, outcome: resilience_index, regressors: [did], controls: [controls],
            fixed_effects: [city_id, year], cluster: city_id}
-labels: {did: DID, y: Resilience, controls: Controls, city_id: City FE, year: Year FE,
-         ri_p: Randomization p}
+labels: {did: DID, resilience_index: Resilience, controls: Controls, urbanization: Urbanization,
+         city_id: City FE, year: Year FE, ri_p: Randomization p}
 names: {city_id: city, year: year, province_id: province}
 tables:
   - table: baseline
@@ -33,7 +37,8 @@ tables:
     columns:
       - {column: 1, controls: []}
       - {column: 2}
-      - {column: 3, sample: "large == True", label: Large cities}
+      - {column: 3, sample: "is_megacity_or_super_large == True", cluster: province_id,
+         label: Large cities}
 """
 
 
@@ -47,14 +52,15 @@ def study(tmp_path):
 def tidy(study) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fixed tidy rows of the three columns (the estimates are made up)."""
     specs = study.table_specs("baseline")
+    x1, x2 = "log_economic_density", "infrastructure"
     values = {1: [("did", 0.0654, 0.0211, 0.003)],
-              2: [("did", 0.0648, 0.0229, 0.008), ("x1", 0.5, 0.1, 0.0), ("x2", -1.2, 0.8, 0.2)],
-              3: [("did", 0.1474, 0.0912, 0.12), ("x1", 0.4, 0.2, 0.04), ("x2", 0.1, 0.3, 0.7)]}
+              2: [("did", 0.0648, 0.0229, 0.008), (x1, 0.5, 0.1, 0.0), (x2, -1.2, 0.8, 0.2)],
+              3: [("did", 0.1474, 0.0912, 0.12), (x1, 0.4, 0.2, 0.04), (x2, 0.1, 0.3, 0.7)]}
     rows = []
     for s in specs:
         for term, b, se, p in values[s.column]:
             rows.append({"study": "T001", "table": "baseline", "column": s.column, "kind": "ols",
-                         "label": s.label, "outcome": "y", "term": term, "event_time": np.nan,
+                         "label": s.label, "outcome": s.outcome, "term": term, "event_time": np.nan,
                          "is_control": term in s.control_vars, "estimate": b, "std_error": se,
                          "t": b / se, "p": p, "ci_low": b - 2 * se, "ci_high": b + 2 * se,
                          "ci90_low": b - se, "ci90_high": b + se,
@@ -66,8 +72,15 @@ def tidy(study) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_markdown_and_latex_match_golden(study):
+    """Column (3) is clustered by province and estimated on large cities: rows say so per
+    column, and the note does not join the clusterings; the unused control group has no row."""
     rows, stats = tidy(study)
     grid = render.table_grids(study, "baseline", rows, stats)["baseline"]
+    body = {r[0]: r[1:] for r in grid.body}
+    assert body["Clustered by"] == ["city", "city", "province"]
+    assert body["Sample"] == ["all", "all", "is_megacity_or_super_large == True"]
+    assert "Urbanization" not in body and "Estimator" not in body
+    assert "city and province" not in grid.note
     assert render.to_markdown(grid) == (GOLDEN / "regression_table.md").read_text(encoding="utf-8")
     assert render.to_latex(grid) == (GOLDEN / "regression_table.tex").read_text(encoding="utf-8")
 
@@ -86,14 +99,28 @@ def test_note_follows_the_specs_clustering(study, tmp_path):
     path.write_text(STUDY_YAML.replace("cluster: city_id}", "cluster: province_id}"),
                     encoding="utf-8")
     other = load_study(path=path)
-    assert render.regression_note(study, study.table_specs("baseline")).startswith(
+    assert render.regression_note(study, study.table_specs("baseline")[:2]).startswith(
         "Standard errors clustered by city in parentheses. City and year fixed effects.")
     assert render.regression_note(other, other.table_specs("baseline")).startswith(
         "Standard errors clustered by province in parentheses.")
+    assert render.regression_note(study, study.table_specs("baseline")).startswith(
+        'Standard errors in parentheses, clustered as the row "Clustered by" says')
     path.write_text(STUDY_YAML.replace("cluster: city_id}", "cluster: ''}"), encoding="utf-8")
     robust = load_study(path=path)
-    assert render.regression_note(robust, robust.table_specs("baseline")).startswith(
+    assert render.regression_note(robust, robust.table_specs("baseline")[:2]).startswith(
         "Heteroskedasticity-robust standard errors in parentheses.")
+    assert render.per_column_rows(robust, robust.table_specs("baseline"))[0] == [
+        "Clustered by", "none", "none", "province"]
+
+
+def test_control_group_rows_list_the_groups_the_columns_use(study):
+    rows, stats = tidy(study)
+    specs = study.table_specs("baseline")
+    grid = render.regression_grid(study, study.table_info("baseline"), specs, rows, stats)
+    assert [r[0] for r in grid.body].count("Controls") == 1
+    used = [replace(specs[0], controls=("urbanization",)), *specs[1:]]
+    grid = render.regression_grid(study, study.table_info("baseline"), used, rows, stats)
+    assert {r[0]: r[1:] for r in grid.body}["Urbanization"] == ["Yes", "No", "No"]
 
 
 def test_split_tables_renumber_their_columns(study):

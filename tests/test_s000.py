@@ -69,6 +69,12 @@ def test_lags_and_iv(s000):
     assert "| Kleibergen–Paap rk Wald F" in md and "Anderson–Rubin" in md
 
 
+def test_the_iv_table_s_stages_share_their_sample(s000):
+    """``common_sample``: every column of the IV table, first stages included, on one sample."""
+    rows = s000["rows"]
+    assert rows.loc[rows["table"] == "iv", "n_obs"].nunique() == 1
+
+
 def test_mechanisms_and_heterogeneity(s000):
     rows, effects = s000["rows"], s000["effects"]
     patents = coef(rows, "mechanisms", 1, "di_index")

@@ -71,6 +71,16 @@ def test_iv_within_two_standard_errors_with_first_stage_statistics(s001):
     assert "| Kleibergen–Paap rk Wald F" in md and f"{kp:.3f}" in md and f"{eff:.3f}" in md
 
 
+def test_the_iv_table_s_two_stages_report_the_same_observations(s001):
+    """The table's ``common_sample``: the first stage (no outcome in its formula) is estimated
+    on the second stage's rows, not on the rows that only lack the outcome too."""
+    rows = s001["rows"]
+    n = rows[rows["table"] == "iv"].drop_duplicates("column").set_index("column")["n_obs"]
+    assert n[1] == n[2] > 0
+    md = (s001["publish"] / "iv.md").read_text(encoding="utf-8")
+    assert "| Estimator " in md and "2SLS" in md       # the columns' estimators differ
+
+
 def test_kleibergen_paap_equals_linearmodels_on_demeaned_data(s001):
     """linearmodels' IV2SLS absorbs no fixed effects: demean by city and year first; its
     clustered first-stage Wald statistic (debiased=False) is the rk Wald statistic."""
@@ -271,7 +281,7 @@ def test_a_yaml_edit_adds_a_column_and_changes_the_clustering(warehouse, tmp_pat
 def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
     def edit(doc):
         base = next(t for t in doc["tables"] if t["table"] == "baseline")
-        base["columns"][1]["regressors"] = ["did", "no_such_column"]
+        base["columns"][1]["sample"] = "year > 3000"      # no row left to estimate on
     study = _edited_study(tmp_path, edit)
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse.db, db)
@@ -281,7 +291,7 @@ def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
     assert not result.success
     message = failure_message(result)
     assert "S001 table 'baseline': 1 of 2 specs failed" in message
-    assert "spec S001/baseline column (2)" in message and "no_such_column" in message
+    assert "spec S001/baseline column (2)" in message and "has no complete rows" in message
     with _connect(db) as con:   # the run's connection may linger: open it the same way
         after = con.execute("SELECT * FROM results.s001_baseline").df()
     pd.testing.assert_frame_equal(after, before)     # nothing half-written

@@ -39,7 +39,7 @@ from models_py.generate.estimands import codes, fe_ols, imputation_att
 def s002(warehouse):
     doc = yaml.safe_load((STUDIES_DIR / "s002.yml").read_text(encoding="utf-8"))
     threshold = float(re.fullmatch(r"ties_base_percentile >= ([0-9.]+)",
-                                   doc["strong_ties"]).group(1))
+                                   doc["aliases"]["strong_ties"]).group(1))
     return {"rows": warehouse.query("SELECT * FROM results.s002_coefficients"),
             "stats": warehouse.query("SELECT * FROM results.s002_statistics"),
             "mart": warehouse.query("SELECT * FROM marts.city_pair_year"),

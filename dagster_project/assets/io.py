@@ -16,7 +16,7 @@ from models_py.io import pipeline
 
 OUTPUT = dg.AssetKey(["io", "output_by_city"])
 TRANSFER = dg.AssetKey(["io", "transfer"])
-RAW_MRIO = [raw_table_key(t) for t in ingest.SOURCES["ceads_mrio"].tables]
+RAW_MRIO = [raw_table_key(t) for t in ingest.SOURCES[pipeline.SOURCE].tables]
 
 
 @dg.multi_asset(

@@ -1,4 +1,4 @@
-"""Study assets, built for every study YAML in models_py/studies/ by one factory.
+"""Study assets, built for every study file of the study folder (``STUDIES_DIR``) by one factory.
 
 Each study is its own asset group (``s001``, ``s003``, ...) with one asset per table
 (``results/<study>_<table>``: the tidy rows in the warehouse and the rendered Markdown, HTML
@@ -8,15 +8,22 @@ coefficient and statistic. A table asset depends on the marts its specs read, so
 reaches the raw files. Files go to the ``publish_folder`` resource, one folder per study.
 
 Every row a table asset writes carries its audit record (``models_py.audit``): the relations
-the table reads, the raw tables upstream of them in the asset graph (through the dbt models and
+the table reads, the raw tables upstream of them (``models_py.lineage``: dbt's lineage, through
 the input-output step) and the checksums and load times of the raw files behind those tables; the
 asset's metadata shows the same record (``audit``, and ``lineage`` as a readable table). Every
-asset reports its wall time (``seconds``) and, where it writes rows, how many.
+asset reports its wall time (``seconds``) and, where it writes rows, how many. A table asset's
+``code_version`` is derived from its entry in the study file and the estimator kinds it uses
+(``models_py.estimate.schema.code_version``), so the UI marks exactly the edited tables as
+changed.
 
-A study whose raw sources (its YAML's ``sources:``) are absent from the landing folder is
-skipped: each of its assets logs which sources are missing, withdraws the study's earlier
-results (its ``results.<study>_*`` tables and published files) and records ``status: skipped``
-with the absent sources in its metadata; the rest of the run goes on.
+Every study file is checked as the definitions load (``specs.load_studies``): a file with a
+problem stops the load with a message naming each problem, before anything runs.
+
+A study whose raw sources (derived from the lineage of the relations its tables read) are
+absent from the landing folder is skipped: each of its assets logs which sources are missing,
+withdraws the study's earlier results (its ``results.<study>_*`` tables and published files)
+and records ``status: skipped`` with the absent sources in its metadata; the rest of the run
+goes on.
 """
 
 import time
@@ -25,13 +32,11 @@ from typing import Callable
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.assets.dbt import dbt_models
-from dagster_project.assets.io import io_transfer
 from dagster_project.resources import WAREHOUSE_POOL, PublishFolder
-from models_py import audit, warehouse
-from models_py.estimate import run
+from models_py import audit, lineage, warehouse
+from models_py.estimate import run, schema
 from models_py.estimate.figures import figure_tables
-from models_py.estimate.specs import Study, load_study, study_names
+from models_py.estimate.specs import Study, load_studies
 
 PREVIEW_CHARS = 60_000
 
@@ -71,24 +76,6 @@ def _materialize(study: Study, context: dg.AssetExecutionContext, duckdb: DuckDB
                                           "seconds": round(time.perf_counter() - started, 2)})
 
 
-def raw_lineage(keys: list[dg.AssetKey]) -> list[str]:
-    """The raw tables (``raw.<table>``) upstream of ``keys`` in the asset graph between the raw
-    loads and the studies (the dbt project and the input-output step): the walk goes up through
-    models and seeds and stops at each raw table."""
-    parents = {**dbt_models.asset_deps, **io_transfer.asset_deps}
-    seen, raw, stack = set(), set(), list(keys)
-    while stack:
-        key = stack.pop()
-        if key in seen:
-            continue
-        seen.add(key)
-        if key.path[0] == "raw":
-            raw.add(".".join(key.path))
-        else:
-            stack.extend(parents.get(key, ()))
-    return sorted(raw)
-
-
 def _lineage_table(record: dict) -> dg.MetadataValue:
     """The audit record as Markdown: relations, raw tables, then one line per raw file."""
     lines = [f"**Estimated from** {', '.join(record['models'])}",
@@ -109,7 +96,7 @@ def table_asset(study: Study, table: str) -> dg.AssetsDefinition:
     info = study.table_info(table)
 
     relations = study.table_relations(table)
-    raw_tables = raw_lineage([relation_key(r) for r in relations])
+    raw_tables = lineage.raw_tables(relations)
 
     def work(con, out_dir, context):
         record = audit.record(con, relations, raw_tables)
@@ -123,6 +110,7 @@ def table_asset(study: Study, table: str) -> dg.AssetsDefinition:
 
     @dg.asset(key=table_key(study, table), group_name=study.name.lower(), pool=WAREHOUSE_POOL,
               deps=[relation_key(r) for r in relations],
+              code_version=schema.code_version(study, table),
               kinds={"python", "duckdb"}, description=f"{study.name}: {info['title']}")
     def _table(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                publish_folder: PublishFolder):
@@ -171,5 +159,6 @@ def study_assets(study: Study) -> list[dg.AssetsDefinition]:
 
 
 def all_study_assets() -> list[dg.AssetsDefinition]:
-    """The assets of every study YAML in models_py/studies/."""
-    return [a for name in study_names() for a in study_assets(load_study(name))]
+    """The assets of every study file of the study folder (``STUDIES_DIR``), each checked
+    first: one with a problem stops the definitions from loading."""
+    return [a for study in load_studies() for a in study_assets(study)]

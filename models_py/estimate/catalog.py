@@ -79,7 +79,8 @@ def study_outputs(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Pat
 
 
 def sources_table() -> str:
-    """Which raw sources each study needs (the ``sources`` of its YAML), as a Markdown table."""
+    """Which raw sources each study needs (derived from the lineage of the relations its
+    tables read), as a Markdown table."""
     studies = [load_study(n) for n in study_names()]
     sources = list(dict.fromkeys(src for s in studies for src in s.sources))
     lines = ["| source | " + " | ".join(s.name for s in studies) + " |",

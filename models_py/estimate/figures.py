@@ -141,6 +141,9 @@ def sensitivity(study: Study, fig: dict, read: Reader):
 
 KINDS = {"profile": profile, "event_study": event_study, "placebo": placebo,
          "sensitivity": sensitivity}
+# The keys each kind reads without a default (models_py.estimate.schema checks them).
+REQUIRED = {"profile": ("table", "x", "panels"), "event_study": ("series",),
+            "placebo": ("table", "term"), "sensitivity": ("table",)}
 
 
 def figure_tables(fig: dict) -> list[str]:

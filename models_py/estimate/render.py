@@ -5,9 +5,11 @@ grids are built from the warehouse's tidy rows, never from fitted models, so a t
 again without refitting. Regression style: one column per spec, ``(1) (2) ...`` on top, the
 outcome under it; each reported term's coefficient with stars (* p<0.1, ** p<0.05,
 *** p<0.01) and its standard error in parentheses below; Yes/No rows for the control groups
-and the fixed effects; the table's diagnostic statistics; Observations and R-squared. The note
-under a table is derived from its specs (standard errors and fixed effects), so changing the
-clustering in a study's YAML changes the printed note.
+the columns use and for the fixed effects; a row for each of clustering, sample and estimator
+on which the columns differ ("Clustered by", "Sample", "Estimator"); the table's diagnostic
+statistics; Observations and R-squared. The note under a table is derived from its specs: what
+all columns share (standard errors, fixed effects) is said once, what differs is shown per
+column, so changing the clustering in a study's YAML changes the printed table.
 
 (pyfixest's ``etable`` and ``maketables`` lay out fitted model objects; here tables come from
 stored rows, and also hold estimates that no pyfixest model carries: placebo, matching,
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from models_py.estimate import estimators
 from models_py.estimate.estimators import wild_bootstrap
 from models_py.estimate.specs import Spec, Study
 
@@ -62,19 +65,37 @@ def _names(study: Study, variables) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def _differ(specs: list[Spec], field: str) -> bool:
+    return len({getattr(s, field) for s in specs}) > 1
+
+
 def regression_note(study: Study, specs: list[Spec], extra: str = "") -> str:
-    """The note of a regression table, from its specs' vcov and fixed effects."""
-    clusters = [s.cluster for s in specs if s.cluster]
-    if clusters and len(clusters) == len(specs):
-        se = f"Standard errors clustered by {_names(study, clusters)} in parentheses."
-    elif clusters:
-        se = (f"Standard errors clustered by {_names(study, clusters)} (heteroskedasticity-"
-              "robust where not clustered) in parentheses.")
+    """The note of a regression table, from its specs' vcov and fixed effects: said once when
+    every column shares them, else pointing to the per-column rows."""
+    if _differ(specs, "cluster"):
+        se = ("Standard errors in parentheses, clustered as the row \"Clustered by\" says "
+              "(heteroskedasticity-robust where it says none).")
+    elif specs and specs[0].cluster:
+        se = f"Standard errors clustered by {_names(study, [specs[0].cluster])} in parentheses."
     else:
         se = "Heteroskedasticity-robust standard errors in parentheses."
-    fes = [f for s in specs for f in s.fixed_effects]
+    fes = [] if _differ(specs, "fixed_effects") else [f for s in specs for f in s.fixed_effects]
     fe = f" {_names(study, fes).capitalize()} fixed effects." if fes else ""
     return " ".join(p for p in (se + fe, bootstrap_note(study, specs), STARS, extra) if p)
+
+
+def per_column_rows(study: Study, specs: list[Spec]) -> list[list[str]]:
+    """A row for each of clustering, sample and estimator on which the columns differ (fixed
+    effects have their Yes/No rows)."""
+    rows = []
+    if _differ(specs, "cluster"):
+        rows.append(["Clustered by"] + [str(study.names.get(s.cluster, s.cluster)) or "none"
+                                        for s in specs])
+    if _differ(specs, "sample"):
+        rows.append(["Sample"] + [s.sample or "all" for s in specs])
+    if _differ(specs, "kind"):
+        rows.append(["Estimator"] + [estimators.KINDS[s.kind].LABEL for s in specs])
+    return rows
 
 
 def bootstrap_note(study: Study, specs: list[Spec]) -> str:
@@ -86,7 +107,7 @@ def bootstrap_note(study: Study, specs: list[Spec]) -> str:
     iv = (" (2SLS columns: the Anderson–Rubin test, bootstrapped in the reduced form)"
           if any(s.kind == "iv" for s in booted) else "")
     return (f"Wild cluster bootstrap p-values in brackets{iv}: null imposed, "
-            f"{opt['weights'].capitalize()} weights, {int(opt['reps']):,} replications, "
+            f"{opt.weights.capitalize()} weights, {opt.reps:,} replications, "
             f"clusters by {_names(study, [s.cluster for s in booted])}.")
 
 
@@ -135,9 +156,11 @@ def regression_grid(study: Study, info: dict, specs: list[Spec], rows: pd.DataFr
             body.append(boot)
     rule = len(body)
     for g in study.control_groups:
-        body.append([study.label(g)] + ["Yes" if g in s.controls else "No" for s in specs])
+        if any(g in s.controls for s in specs):
+            body.append([study.label(g)] + ["Yes" if g in s.controls else "No" for s in specs])
     for fe in dict.fromkeys(f for s in specs for f in s.fixed_effects):
         body.append([study.label(fe)] + ["Yes" if fe in s.fixed_effects else "No" for s in specs])
+    body += per_column_rows(study, specs)
     stat = statistics.set_index(["column", "statistic"])["value"] if len(statistics) else {}
     for name in info.get("statistics", []):
         body.append([study.label(name)] + [num(stat.get((s.column, name), np.nan))

@@ -11,12 +11,11 @@ every failed spec and the warehouse keeps its previous results.
 
 Given an ``audit`` record (what the table was computed from, down to the raw files' checksums:
 see ``models_py.audit``), every row of ``results.s_t`` carries it as JSON in its ``audit``
-column. The caller builds it, since the lineage is known where the asset graph is.
+column. The caller builds it (the Dagster assets, from ``models_py.lineage``).
 """
 from __future__ import annotations
 
 import json
-import keyword
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import pandas as pd
 
 from models_py import warehouse
 from models_py.estimate import estimators, figures, render
-from models_py.estimate.specs import Study
+from models_py.estimate.specs import Study, sample_columns
 from models_py.estimate.tidy import COLUMNS, STATISTIC_COLUMNS, coefficient_rows, statistic_rows
 
 RESULTS_SCHEMA = "results"
@@ -68,7 +67,7 @@ def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
     needed: dict[str, list[str]] = {}
     for s in study.table_specs(table):
         needed.setdefault(s.mart, []).extend(estimators.mart_columns(s))
-        needed[s.mart].extend(_filter_columns(s.sample))
+        needed[s.mart].extend(sample_columns(s.sample))
     out = {}
     for relation in study.table_relations(table):
         if relation in needed:
@@ -78,12 +77,6 @@ def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
         else:
             out[relation] = read_relation(con, relation)
     return out
-
-
-def _filter_columns(sample: str) -> list[str]:
-    """The names a sample filter mentions (read with the mart when they are its columns)."""
-    words = sample.replace("(", " ").replace(")", " ").split()
-    return [w for w in words if w.isidentifier() and not keyword.iskeyword(w)]
 
 
 def estimate_table(inputs: dict[str, pd.DataFrame], study: Study, table: str,
@@ -128,7 +121,7 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
     if info["type"] == "descriptives":
         relation = info.get("mart") or study.mart
         sample = info.get("sample", "")
-        data = read_relation(con, relation, [*info["variables"], *_filter_columns(sample)])
+        data = read_relation(con, relation, [*info["variables"], *sample_columns(sample)])
         rows = render.descriptive_frame(estimators.sample(data, sample),
                                         info["variables"]).assign(study=study.name)
         grids[table] = render.descriptive_grid(rows, study, info["title"], relation, sample)

@@ -20,23 +20,35 @@ A value is a scalar (``{value}`` in the templates) or a mapping (its keys in the
 templates may also name the column's current fields (``"{outcome}{suffix}"``). A ``sample``
 template is combined with the column's sample by ``and``. ``values: {seed, column}`` takes the
 values from a reference table (a dbt seed), so a list such as the distance tiers has one home.
+A table with ``common_sample: true`` estimates every column on the rows complete in the
+variables of all its columns (an IV table's first stage on the second stage's sample).
+
+Every study file is checked against its declared schema (``models_py.estimate.schema``) as it
+is loaded: a misspelt key, a wrong type, an unknown kind or option, a variable that is not a
+column of the mart, a missing label, a figure reading nothing each stop the load with a
+:class:`~models_py.estimate.schema.StudyFileError` listing every problem of the file. A
+study's raw sources are not declared: they are derived from dbt's lineage of the relations its
+tables read (``models_py.lineage``).
+
+The study files are read from ``STUDIES_DIR`` (default ``models_py/studies``).
 """
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+import keyword
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
-from models_py import reference
+from models_py import lineage, reference
 from models_py.ingest import SOURCES
 
-STUDIES_DIR = Path(__file__).resolve().parents[1] / "studies"
+STUDIES_DIR = Path(__file__).resolve().parents[1] / "studies"   # the shipped study files
 
 SPEC_FIELDS = ("kind", "outcome", "regressors", "controls", "fixed_effects", "cluster", "sample",
                "label", "options")
-TABLE_TYPES = ("regression", "descriptives", "frame")
 
 
 @dataclass(frozen=True)
@@ -54,7 +66,8 @@ class Spec:
     sample: str                          # pandas query; "" = all rows
     label: str
     mart: str = ""                       # the relation the spec is estimated on
-    options: dict = field(default_factory=dict, hash=False, compare=False)
+    complete: tuple[str, ...] = ()       # other columns a row needs (a table's common sample)
+    options: object = field(default=None, hash=False, compare=False)  # the kind's Options
     meta: dict = field(default_factory=dict, hash=False, compare=False)  # expansion values
 
     @property
@@ -74,7 +87,7 @@ class Spec:
         """Mart columns of the formula, fixed effects and cluster (interaction terms and two-way
         clusters split)."""
         names = [self.outcome, *self.regressors, *self.control_vars, *self.fixed_effects,
-                 *self.cluster.split("+")]
+                 *self.cluster.split("+"), *self.complete]
         return list(dict.fromkeys(v.strip() for n in names if n for v in n.split(":")))
 
 
@@ -82,7 +95,6 @@ class Spec:
 class Study:
     name: str
     mart: str
-    sources: list[str]                   # raw sources (keys of models_py.ingest.SOURCES)
     labels: dict
     names: dict                          # variable -> how prose names it (table notes)
     control_groups: dict
@@ -107,13 +119,27 @@ class Study:
         info = self.table_info(table)
         out = [info.get("source") or info.get("mart") or self.mart]
         for s in self.table_specs(table):
-            out.append(s.mart)
-            out += [v["relation"] for v in s.options.values()
-                    if isinstance(v, dict) and "relation" in v]
+            out += [s.mart, *s.options.relations()]
         return list(dict.fromkeys(out))
+
+    def table_sources(self, table: str) -> list[str]:
+        """The raw sources a table is built from (dbt's lineage of the relations it reads)."""
+        return lineage.sources(self.table_relations(table))
+
+    @property
+    def sources(self) -> list[str]:
+        """The raw sources the study needs: those of its tables, derived from the lineage."""
+        found = {s for t in self.tables for s in self.table_sources(t["table"])}
+        return [s for s in SOURCES if s in found]
 
     def label(self, name: str) -> str:
         return str(self.labels.get(name, name))
+
+
+def sample_columns(sample: str) -> list[str]:
+    """The names a sample filter (a pandas query) mentions."""
+    words = sample.replace("(", " ").replace(")", " ").split()
+    return [w for w in words if w.isidentifier() and not keyword.iskeyword(w)]
 
 
 def and_(*conditions: str) -> str:
@@ -141,13 +167,9 @@ def _fill(template, fields: dict):
 
 def _apply(key: str, rule: dict, value, col: dict, meta: dict) -> None:
     """Set the fields of a column that one value of an ``expand`` key determines."""
-    if not isinstance(rule, dict) or "set" not in rule:
-        raise ValueError(f"expand key {key!r} needs 'values' and 'set' (got {rule!r})")
     fields = {**{k: v for k, v in col.items() if isinstance(v, str)},
               **(value if isinstance(value, dict) else {"value": value})}
     for name, template in rule["set"].items():
-        if name not in SPEC_FIELDS:
-            raise ValueError(f"expand key {key!r} sets {name!r}: expected one of {SPEC_FIELDS}")
         filled = _fill(template, fields)
         col[name] = and_(col.get("sample", ""), filled) if name == "sample" else filled
     meta[key] = value.get("label", str(value)) if isinstance(value, dict) else value
@@ -186,10 +208,15 @@ def _merge(*levels: dict) -> dict:
 
 
 def load_study(name: str = "s003", path: Path | None = None) -> Study:
-    """Read and expand a study's YAML; raise ValueError naming the file, table and column of
-    anything missing or unknown."""
-    path = Path(path or STUDIES_DIR / f"{name.lower()}.yml")
+    """Read, check and expand a study's YAML; raise ``schema.StudyFileError`` listing every
+    problem of the file (each naming the table, column, key and the closest valid key)."""
+    from models_py.estimate import schema    # its estimator kinds import Spec from here
+
+    path = Path(path or studies_dir() / f"{name.lower()}.yml")
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    problems = schema.shape_problems(doc, path)
+    if problems:
+        raise schema.StudyFileError(path, problems)
     defaults = {**doc.get("defaults", {}), "options": {**doc.get("panel", {}),
                                                       **doc.get("defaults", {}).get("options", {})}}
     groups = doc.get("control_groups", {})
@@ -197,45 +224,71 @@ def load_study(name: str = "s003", path: Path | None = None) -> Study:
     for table in doc["tables"]:
         info = {k: v for k, v in table.items() if k not in ("columns", "expand")}
         info.setdefault("type", "regression")
-        if info["type"] not in TABLE_TYPES:
-            raise ValueError(f"{path}: table {table['table']!r}: type {info['type']!r} is not "
-                             f"one of {TABLE_TYPES}")
         tables.append(info)
         if "columns" not in table and "expand" not in table:
             continue
         table_level = {k: v for k, v in table.items() if k != "label"}
+        merged = []
         for col, meta in _columns(table, expanded):
             c = _merge(defaults, table_level, col)
             c["sample"] = and_(defaults.get("sample", ""), table.get("sample", ""),
                                col.get("sample", ""))
-            where = f"{path}: table {table['table']!r} column {c.get('column')}"
-            missing = [k for k in ("kind", "outcome") if not c.get(k)]
-            if missing:
-                raise ValueError(f"{where}: missing {missing}")
-            unknown = [g for g in c.get("controls", []) if g not in groups]
-            if unknown:
-                raise ValueError(f"{where}: control groups {unknown} not in control_groups "
-                                 f"{list(groups)}")
-            specs.append(Spec(
-                study=doc["study"], table=table["table"], column=int(c["column"]),
-                kind=c["kind"], outcome=c["outcome"], regressors=tuple(c.get("regressors", [])),
-                controls=tuple(c.get("controls", [])),
-                control_vars=tuple(v for g in c.get("controls", []) for v in groups[g]),
-                fixed_effects=tuple(c.get("fixed_effects", [])), cluster=c.get("cluster") or "",
-                sample=c["sample"], label=str(c.get("label", "")),
-                mart=c.get("mart") or table.get("mart") or doc["mart"],
-                options=c["options"], meta=meta))
-    sources = list(doc.get("sources", []))
-    unknown = [s for s in sources if s not in SOURCES]
-    if unknown:
-        raise ValueError(f"{path}: sources {unknown} are not raw sources (known: "
-                         f"{', '.join(SOURCES)})")
-    return Study(name=doc["study"], mart=doc["mart"], sources=sources,
-                 labels=doc.get("labels", {}), names=doc.get("names", {}),
-                 control_groups=groups, tables=tables, figures=doc.get("figures", []),
-                 specs=specs, expansions=expanded)
+            place = schema.where(path, table["table"], c.get("column"))
+            problems += [f"{place}: missing key `{k}`" for k in ("kind", "outcome") if not c.get(k)]
+            problems += [f"{place}: key `controls`: no control group {g!r}"
+                         f"{schema.suggestion(g, groups)} (control_groups: {list(groups)})"
+                         for g in c.get("controls", []) if g not in groups]
+            options, wrong = schema.options(c.get("kind"), c["options"], place)
+            problems += wrong
+            if options is not None and c.get("outcome"):
+                merged.append((c, meta, options))
+        table_specs = [_spec(doc, table, c, meta, options, groups) for c, meta, options in merged]
+        if table.get("common_sample"):
+            common = tuple(dict.fromkeys(v for s in table_specs for v in s.variables))
+            table_specs = [replace(s, complete=common) for s in table_specs]
+        specs += table_specs
+    study = Study(name=doc["study"], mart=doc["mart"], labels=doc.get("labels", {}),
+                  names=doc.get("names", {}), control_groups=groups, tables=tables,
+                  figures=doc.get("figures", []), specs=specs, expansions=expanded)
+    problems += schema.reference_problems(study, path)
+    if problems:
+        raise schema.StudyFileError(path, problems)
+    return study
+
+
+def _spec(doc: dict, table: dict, c: dict, meta: dict, options, groups: dict) -> Spec:
+    """One column's spec from its merged fields."""
+    return Spec(
+        study=doc["study"], table=table["table"], column=int(c["column"]), kind=c["kind"],
+        outcome=c["outcome"], regressors=tuple(c.get("regressors", [])),
+        controls=tuple(c.get("controls", [])),
+        control_vars=tuple(v for g in c.get("controls", []) if g in groups for v in groups[g]),
+        fixed_effects=tuple(c.get("fixed_effects", [])), cluster=c.get("cluster") or "",
+        sample=c["sample"], label=str(c.get("label", "")),
+        mart=c.get("mart") or table.get("mart") or doc["mart"], options=options, meta=meta)
+
+
+def studies_dir() -> Path:
+    """The folder of the study files: ``STUDIES_DIR``, default ``models_py/studies``."""
+    return Path(os.environ.get("STUDIES_DIR", STUDIES_DIR)).resolve()
+
+
+def load_studies() -> list[Study]:
+    """Every study of the study folder, checked; one error lists the problems of every file
+    that fails its checks."""
+    from models_py.estimate.schema import StudyFileError
+
+    studies, failed = [], []
+    for name in study_names():
+        try:
+            studies.append(load_study(name))
+        except StudyFileError as exc:
+            failed.append(str(exc))
+    if failed:
+        raise ValueError("study files with problems (nothing was run):\n" + "\n".join(failed))
+    return studies
 
 
 def study_names() -> list[str]:
-    """Every study with a YAML file in models_py/studies/, e.g. ``["s001", "s003"]``."""
-    return sorted(p.stem for p in STUDIES_DIR.glob("*.yml"))
+    """Every study with a YAML file in the study folder, e.g. ``["s001", "s003"]``."""
+    return sorted(p.stem for p in studies_dir().glob("*.yml"))

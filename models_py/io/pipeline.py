@@ -17,6 +17,8 @@ from models_py.io import leontief
 from models_py.io.table import MrioTable, read_warehouse
 from models_py.quality import SAMPLE_ROWS
 
+# The raw source the step reads, every table of it (raw.ceads_*).
+SOURCE = "ceads_mrio"
 # Relative tolerance of the accounting identities (row balance, X summed over consumers plus
 # export-driven output = gross output); column sums of A must be below 1 and nothing non-finite.
 IDENTITY_TOLERANCE = 1e-6

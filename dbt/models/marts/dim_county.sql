@@ -5,7 +5,7 @@ with roster as (
 ),
 
 cities as (
-    select city_id, city_name from {{ ref('dim_city') }}
+    select city_id, current_name as city_name from {{ ref('int_city_names') }}
 ),
 
 provinces as (

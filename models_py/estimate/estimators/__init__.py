@@ -4,8 +4,11 @@ Each kind is a module with ``fit(data, spec) -> Estimate`` and, where it needs m
 spec's formula variables, ``columns(spec)`` (extra mart columns), ``prepare(mart, spec,
 inputs)`` (columns derived on the whole panel before the sample is cut, e.g. event time or the
 spatial lag of treatment; ``inputs`` holds the other relations the spec names) and
-``derived(spec)`` (the names of those derived columns). The layer knows
-estimator kinds, never studies: a study picks kinds and options in its YAML.
+``derived(spec)`` (the names of those derived columns). Every kind declares its options in
+one place, a pydantic model ``Options`` (a subclass of :class:`.timing.Panel`, with types and
+defaults; the study schema is built from them and a spec's ``options`` is an instance), and
+``LABEL``, how a table names it. The layer knows estimator kinds, never studies: a study picks
+kinds and options in its YAML.
 
 | kind | module | what |
 |---|---|---|
@@ -89,7 +92,7 @@ def sample_frame(mart: pd.DataFrame, spec: Spec, needed: list[str] | None = None
     if missing:
         raise KeyError(f"columns {missing} not in {spec.mart}")
     sub = sample(mart, spec.sample)
-    cohort = spec.options.get("cohort")
+    cohort = spec.options.cohort
     out = sub[needed].dropna(subset=[c for c in needed if c != cohort]).reset_index(drop=True)
     if len(out) == 0:
         raise ValueError(f"sample {spec.sample or 'all'!r} has no complete rows")

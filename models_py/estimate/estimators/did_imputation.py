@@ -38,10 +38,15 @@ from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov
 
 RESIDUAL = "_imputation_residual"
 LSQR_TOL = 1e-10   # pyfixest recovers fixed effects by lsqr; its default 1e-6 shows in the 4th digit
+LABEL = "Imputation DID"
+
+
+class Options(timing.Panel):
+    dynamic: bool = False     # one effect per event time instead of one pooled ATT
 
 
 def _dynamic(spec: Spec) -> bool:
-    return bool(spec.options.get("dynamic", False))
+    return spec.options.dynamic
 
 
 def columns(spec: Spec) -> list[str]:

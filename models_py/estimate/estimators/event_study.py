@@ -30,6 +30,11 @@ from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov, wald_test
 
 DEFAULT_MBAR = (0.0, 0.5, 1.0, 1.5, 2.0)
+LABEL = "TWFE event study"
+
+
+class Options(timing.Panel):
+    mbar: tuple[float, ...] = DEFAULT_MBAR   # the Mbar values of the sensitivity frame
 
 
 def columns(spec: Spec) -> list[str]:
@@ -105,7 +110,7 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
                                    est.n_clusters))
     est.statistics["reference_period"] = float(ref)
     sensitivity, stats = relative_magnitudes(
-        events, vcov, ref, spec.options.get("mbar", DEFAULT_MBAR))
+        events, vcov, ref, spec.options.mbar)
     est.statistics.update(stats)
     if not sensitivity.empty:
         est.frames["sensitivity"] = sensitivity

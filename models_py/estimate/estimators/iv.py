@@ -23,16 +23,24 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from models_py.estimate.estimators import ols, wild_bootstrap, within
+from pydantic import Field
+
+from models_py.estimate.estimators import ols, timing, wild_bootstrap, within
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
+LABEL = "2SLS"
+
+WildBootstrap = wild_bootstrap.Settings
+
+
+class Options(timing.Panel):
+    instruments: list[str] = Field(min_length=1)     # mart columns
+    wild_bootstrap: WildBootstrap | None = None
+
 
 def instruments(spec: Spec) -> list[str]:
-    names = spec.options.get("instruments") or []
-    if not names:
-        raise KeyError("iv needs option 'instruments' (a list of mart columns)")
-    return list(names)
+    return list(spec.options.instruments)
 
 
 def columns(spec: Spec) -> list[str]:
@@ -97,7 +105,7 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     if wild_bootstrap.settings(spec):
         est.terms = wild_bootstrap.attach(est.terms, {spec.regressors[0]: anderson_rubin_p(
             data, spec)})
-        est.statistics["wild_reps"] = float(wild_bootstrap.settings(spec)["reps"])
+        est.statistics["wild_reps"] = float(wild_bootstrap.settings(spec).reps)
     return est
 
 

@@ -8,9 +8,17 @@ import warnings
 import pandas as pd
 import pyfixest as pf
 
-from models_py.estimate.estimators import wild_bootstrap
+from models_py.estimate.estimators import timing, wild_bootstrap
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, term_name
+
+LABEL = "OLS"
+
+WildBootstrap = wild_bootstrap.Settings
+
+
+class Options(timing.Panel):
+    wild_bootstrap: WildBootstrap | None = None
 
 BIG_FIT_ROWS = 50_000  # above this, fit lean (no data or residuals kept on the model)
 
@@ -42,5 +50,5 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
         terms = reported(model, spec.regressors)
         est.terms = wild_bootstrap.attach(
             est.terms, wild_bootstrap.p_values(model, list(terms), spec), terms)
-        est.statistics["wild_reps"] = float(boot["reps"])
+        est.statistics["wild_reps"] = float(boot.reps)
     return est

@@ -13,21 +13,27 @@ takes a matrix), the treatment columns are residualized on the demeaned controls
 coefficient is r_k'y / r_k'r_k. The coefficients equal those of one pyfixest ``feols`` per
 draw (``bench/bench_s001.py`` checks this to 1e-8).
 
-Options: ``draws`` (500), ``seed`` (the draws are reproducible), ``cohort``, ``unit``,
-``time``. Statistics: ``ri_p`` (two-sided: (1 + #draws with |b| >= |b_real|) / (1 + draws)),
-the placebo mean, standard deviation and 2.5/97.5 percentiles. Frame ``draws``: one row per
-draw with its coefficient.
+Options (:class:`Options`): ``draws`` (500), ``seed`` (the draws are reproducible), and the
+panel's ``cohort``, ``unit``, ``time``. Statistics: ``ri_p`` (two-sided: (1 + #draws with
+|b| >= |b_real|) / (1 + draws)), the placebo mean, standard deviation and 2.5/97.5
+percentiles. Frame ``draws``: one row per draw with its coefficient.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
+
 from models_py.estimate.estimators import ols, timing, within
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
-DEFAULT_DRAWS = 500
-DEFAULT_SEED = 20240601
+LABEL = "Randomization inference"
+
+
+class Options(timing.Panel):
+    draws: int = Field(500, gt=0)    # re-drawn adoption schedules
+    seed: int = 20240601             # the draws are reproducible
 
 
 def columns(spec: Spec) -> list[str]:
@@ -89,8 +95,7 @@ def placebo_coefficients(data: pd.DataFrame, spec: Spec, draws: int, seed: int
 
 
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
-    draws = int(spec.options.get("draws", DEFAULT_DRAWS))
-    seed = int(spec.options.get("seed", DEFAULT_SEED))
+    draws, seed = spec.options.draws, spec.options.seed
     est = from_pyfixest(ols.feols(spec.formula, data, spec), spec.formula)
     actual = float(est.terms.set_index("term").loc[spec.regressors[0], "estimate"])
     betas, _ = placebo_coefficients(data, spec, draws, seed)

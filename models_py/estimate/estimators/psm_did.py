@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from models_py.estimate.estimators import ols, timing
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
-DEFAULT_CALIPER = 0.05
+LABEL = "PSM-DID"
 WEIGHT = "psm_weight"
 RIDGE = 1e-6          # keeps the logit finite under (quasi-)separation
+
+
+class Options(timing.Panel):
+    caliper: float = Field(0.05, gt=0)   # largest propensity-score distance of a match
 
 
 def _group(spec: Spec) -> str:
@@ -72,7 +77,7 @@ def match_period(scores: np.ndarray, treated: np.ndarray, caliper: float) -> np.
 def match(data: pd.DataFrame, spec: Spec) -> pd.Series:
     """Matching weights of every row, period by period (0 = not in the matched sample)."""
     covariates = list(spec.control_vars)
-    caliper = float(spec.options.get("caliper", DEFAULT_CALIPER))
+    caliper = spec.options.caliper
     weights = pd.Series(0.0, index=data.index)
     for _, rows in data.groupby(timing.period(spec)):
         treated = rows[_group(spec)].to_numpy(float) > 0
@@ -122,6 +127,6 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
         "max_abs_smd_after": float(table["smd_after"].abs().max()),
         "matched_treated_share": float(matched_treated / treated_rows) if treated_rows else 0.0,
         "matched_rows": float(len(matched)),
-        "caliper": float(spec.options.get("caliper", DEFAULT_CALIPER))})
+        "caliper": spec.options.caliper})
     est.frames["balance"] = table
     return est

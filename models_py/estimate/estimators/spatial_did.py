@@ -14,12 +14,32 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from models_py.estimate.estimators import ols, timing
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
 EARTH_RADIUS_KM = 6371.0088
+LABEL = "Spatial DID"
+
+
+class Weights(BaseModel):
+    """Where the units' coordinates are and how far W reaches."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    relation: str           # warehouse relation, e.g. marts.dim_city
+    id: str                 # its unit column
+    longitude: str
+    latitude: str
+    cutoff_km: float = Field(gt=0)
+
+
+class Options(timing.Panel):
+    weights: Weights
+
+    def relations(self) -> list[str]:
+        return [self.weights.relation]
 
 
 def lag_name(spec: Spec) -> str:
@@ -52,16 +72,16 @@ def inverse_distance_weights(lon: np.ndarray, lat: np.ndarray, cutoff_km: float)
 
 
 def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
-    opts = timing.option(spec, "weights")
-    coords = inputs[opts["relation"]].set_index(opts["id"])
+    opts = spec.options.weights
+    coords = inputs[opts.relation].set_index(opts.id)
     unit, period, treat = timing.unit(spec), timing.period(spec), timing.treatment(spec)
     units = np.sort(mart[unit].unique())
     missing = [u for u in units if u not in coords.index]
     if missing:
-        raise KeyError(f"units {missing[:5]} have no coordinates in {opts['relation']}")
+        raise KeyError(f"units {missing[:5]} have no coordinates in {opts.relation}")
     c = coords.loc[units]
-    w = inverse_distance_weights(c[opts["longitude"]].to_numpy(float),
-                                 c[opts["latitude"]].to_numpy(float), float(opts["cutoff_km"]))
+    w = inverse_distance_weights(c[opts.longitude].to_numpy(float),
+                                 c[opts.latitude].to_numpy(float), opts.cutoff_km)
     d = (mart.assign(_d=mart[treat].astype(float))
          .pivot_table(index=unit, columns=period, values="_d", aggfunc="max")
          .reindex(units).astype(float).fillna(0.0))
@@ -75,6 +95,6 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     if lag_name(spec) not in spec.regressors:
         raise ValueError(f"list {lag_name(spec)!r} among the regressors of a spatial_did spec")
     est = from_pyfixest(ols.feols(spec.formula, data, spec), spec.formula)
-    est.statistics["cutoff_km"] = float(timing.option(spec, "weights")["cutoff_km"])
+    est.statistics["cutoff_km"] = spec.options.weights.cutoff_km
     est.statistics["mean_spatial_lag"] = float(data[lag_name(spec)].mean())
     return est

@@ -9,18 +9,37 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from models_py.estimate.specs import Spec
 
 EVENT_TIME = "event_time"
 
 
+class Panel(BaseModel):
+    """The options every estimator kind takes: the panel's treatment timing. A kind declares
+    its own options as a subclass (``Options`` in its module); an unknown key is an error."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unit: str | None = None          # unit column, e.g. city_id
+    time: str | None = None          # period column, e.g. year
+    cohort: str | None = None        # first treated period; missing for never-treated units
+    treatment: str | None = None     # 0/1 treated-and-post indicator
+    group: str | None = None         # ever-treated indicator (matching)
+    window: tuple[int, int] | None = None   # event times beyond are binned into the endpoints
+    reference: int = -1              # the omitted event time
+
+    def relations(self) -> list[str]:
+        """Warehouse relations the options name (read beside the mart)."""
+        return []
+
+
 def option(spec: Spec, name: str):
-    try:
-        return spec.options[name]
-    except KeyError:
+    value = getattr(spec.options, name, None)
+    if value is None:
         raise KeyError(f"{spec.kind} needs option {name!r} (set it in the study's panel block, "
-                       f"the table or the column)") from None
+                       f"the table or the column)")
+    return value
 
 
 def unit(spec: Spec) -> str:
@@ -40,7 +59,7 @@ def treatment(spec: Spec) -> str:
 
 
 def reference(spec: Spec) -> int:
-    return int(spec.options.get("reference", -1))
+    return spec.options.reference
 
 
 def window(spec: Spec) -> tuple[int, int]:

@@ -11,8 +11,15 @@ import math
 import numpy as np
 import pandas as pd
 
+from models_py.estimate.estimators import timing
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import TERM_COLUMNS, Estimate
+
+LABEL = "VIF"
+
+
+class Options(timing.Panel):
+    """No options beyond the panel's."""
 
 
 def variance_inflation(x: pd.DataFrame) -> pd.Series:

@@ -3,7 +3,7 @@
 
 With a few dozen clusters, cluster-robust t tests over-reject; the wild cluster bootstrap with
 the null imposed (WCR, Cameron, Gelbach and Miller 2008) keeps its size. Option
-``wild_bootstrap: {reps, weights, seed}`` (defaults 9,999 replications, Webb's six-point weights,
+``wild_bootstrap: {reps, weights, seed}`` (:class:`Settings`; defaults 9,999 replications, Webb's six-point weights,
 which stay informative with under a dozen clusters where Rademacher weights run out of distinct
 draws) adds a bootstrap p-value to every reported regressor of an OLS spec, with the spec's
 cluster; the draws are seeded, so the p-values are reproducible.
@@ -16,26 +16,30 @@ from __future__ import annotations
 
 import warnings
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from models_py.estimate.specs import Spec
 
-DEFAULTS = {"reps": 9999, "weights": "webb", "seed": 20240601}
 CODES = "_wild_cluster"          # integer cluster codes (the bootstrap needs numbers)
 MAX_DUMMY_CELLS = 50_000_000     # rows x fixed-effect levels of the dense bootstrap design
 
 
-def settings(spec: Spec) -> dict | None:
-    """The spec's bootstrap settings (defaults filled in), or None if it asks for none."""
-    opt = spec.options.get("wild_bootstrap")
-    if not opt:
-        return None
-    unknown = set(opt if isinstance(opt, dict) else {}) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"wild_bootstrap: unknown settings {sorted(unknown)}; expected "
-                         f"{sorted(DEFAULTS)}")
-    return {**DEFAULTS, **(opt if isinstance(opt, dict) else {})}
+class Settings(BaseModel):
+    """Option ``wild_bootstrap`` of the kinds that offer it (``ols``, ``iv``)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reps: int = 9999
+    weights: Literal["webb", "rademacher", "mammen", "norm"] = "webb"
+    seed: int = 20240601
+
+
+def settings(spec: Spec) -> Settings | None:
+    """The spec's bootstrap settings, or None if it asks for none."""
+    return getattr(spec.options, "wild_bootstrap", None)
 
 
 def with_cluster_codes(data: pd.DataFrame, spec: Spec) -> pd.DataFrame:
@@ -59,8 +63,8 @@ def p_values(model, terms, spec: Spec) -> dict[str, float]:
     for term in terms:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = model.wildboottest(reps=int(opt["reps"]), cluster=CODES, param=term,
-                                     weights_type=opt["weights"], seed=int(opt["seed"]))
+            res = model.wildboottest(reps=opt.reps, cluster=CODES, param=term,
+                                     weights_type=opt.weights, seed=opt.seed)
         out[term] = float(np.asarray(res["Pr(>|t|)"]).ravel()[0])
     return out
 

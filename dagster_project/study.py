@@ -1,0 +1,63 @@
+"""The study command: estimate one study, or one table of it, against the current warehouse
+and publish it.
+
+    python -m dagster_project.study s001                   # every table and figure of S001
+    python -m dagster_project.study s001 --table baseline  # one table, and the figures it feeds
+
+``make study STUDY=s001 [TABLE=baseline]`` runs it after the preflight. The study file and the
+names are checked here; then this process becomes ``dagster asset materialize`` of the chosen
+table assets, the figures drawn from them, the study's collected coefficients and the analysts'
+copy (so analysts see the new results), and the run is recorded in the Dagster instance like a
+refresh. Nothing upstream runs: the tables are estimated on the warehouse as it is.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from dagster_project.assets.studies import figure_key, table_key
+from dagster_project.refresh import DEFINITIONS
+from models_py.estimate.figures import figure_tables
+from models_py.estimate.schema import suggestion
+from models_py.estimate.specs import load_study, study_names
+
+SNAPSHOT = "analyst_snapshot"
+
+
+def selection(study_name: str, table: str | None = None) -> list[str]:
+    """The asset keys (as ``dagster asset materialize --select`` takes them) that estimate and
+    publish a study, or one table of it."""
+    names = study_names()
+    if study_name.lower() not in names:
+        raise SystemExit(f"unknown study {study_name!r}{suggestion(study_name.lower(), names)};"
+                         f" the studies are {', '.join(names)}")
+    study = load_study(study_name)
+    tables = [t["table"] for t in study.tables]
+    if table is not None and table not in tables:
+        raise SystemExit(f"{study.name} has no table {table!r}{suggestion(table, tables)}; its "
+                         f"tables are {', '.join(tables)}")
+    chosen = tables if table is None else [table]
+    keys = [table_key(study, t) for t in chosen]
+    keys += [figure_key(study, f["figure"]) for f in study.figures
+             if set(figure_tables(f)) & set(chosen)]
+    keys.append(table_key(study, "coefficients"))
+    return [k.to_user_string() for k in keys] + [SNAPSHOT]
+
+
+def main(args: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.study",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("study", help="a study, e.g. s001: " + ", ".join(study_names()))
+    parser.add_argument("--table", help="one table of the study, e.g. baseline")
+    options = parser.parse_args(args)
+    keys = selection(options.study, options.table)
+    print(f"dagster asset materialize of {', '.join(keys)}", flush=True)
+    dagster = str(Path(sys.executable).parent / "dagster")
+    argv = [dagster, "asset", "materialize", "-m", DEFINITIONS, "--select", ",".join(keys)]
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()
