@@ -36,7 +36,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 # the other builds it.
 LONGEST_FIRST = ("test_ops_refresh", "test_s001_null", "test_partial_sources",
                  "test_data_quality", "test_ui_browser", "test_refresh_year",
-                 "test_dbt_city_marts", "test_reference_seeds", "test_dbt_pair_marts",
+                 "test_ops_study", "test_dbt_city_marts", "test_reference_seeds", "test_dbt_pair_marts",
                  "test_pipeline", "test_observability")
 
 
