@@ -73,7 +73,7 @@ def random_table(year: int, seed: int):
     import numpy as np
 
     from models_py import reference
-    from models_py.ingest.ceads_table import FOOTER, Provenance
+    from models_py.ingest.ceads.table import FOOTER, Provenance
     from models_py.io.table import MrioTable
 
     cities = reference.cities()
@@ -110,7 +110,7 @@ def random_table(year: int, seed: int):
 
 def full_size_files(raw: Path) -> list[str] | None:
     """The raw CEADs files of the three years, if present and full size."""
-    from models_py.ingest.ceads_table import file_year
+    from models_py.ingest.ceads.table import file_year
 
     folder = raw / "ceads"
     if not folder.is_dir():
@@ -133,7 +133,7 @@ def _z_columns(path: Path) -> int:
         with path.open(encoding="utf-8", errors="replace", newline="") as f:
             header = [row for _, row in zip(range(4), csv.reader(f))]
     else:
-        from models_py.ingest.ceads_xlsx import header_rows
+        from models_py.ingest.ceads.xlsx import header_rows
         header = header_rows(path)
     return sum(1 for c in header[3] if re.fullmatch(r"\d{2}", str(c).strip()))
 
@@ -164,7 +164,7 @@ def make_xlsx(spec: str, work: Path) -> dict:
     """The full-size workbook of one table, written by the generator's streaming writer (once,
     then kept in ``work``)."""
     from models_py.generate import mrio_files
-    from models_py.ingest.ceads_table import file_year
+    from models_py.ingest.ceads.table import file_year
 
     folder = work / f"workbook_{_source_tag(spec)}"
     folder.mkdir(exist_ok=True)
@@ -254,7 +254,7 @@ def run_pymrio(spec: str, threads: int) -> dict:
     import pymrio
     from threadpoolctl import threadpool_limits
 
-    from models_py.ingest.ceads_table import FINAL_USE
+    from models_py.ingest.ceads.table import FINAL_USE
 
     table = load_table(spec)
     idx = pd.MultiIndex.from_arrays([table.row_regions(), table.row_sectors()],
@@ -283,7 +283,7 @@ def run_read_fastexcel(path: str) -> dict:
     """fastexcel (calamine) loading the table sheet into Arrow: the cells only, no checks."""
     import fastexcel
 
-    from models_py.ingest.ceads_xlsx import header_rows
+    from models_py.ingest.ceads.xlsx import header_rows
 
     width = len(header_rows(Path(path))[3])
     with Timer() as t:

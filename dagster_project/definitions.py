@@ -1,5 +1,6 @@
 """Dagster definitions: raw loaders, dbt models, the studies, the analysts' snapshot, jobs,
-the raw-file sensor, the nightly schedule and freshness checks.
+the raw-file sensor, the nightly schedule, freshness checks, and the publishing of the
+analysts' copy after a run whose only failures were study tables.
 
 ``dagster dev -m dagster_project.definitions`` (or ``make ui``) opens the lineage UI.
 """
@@ -15,6 +16,7 @@ from dagster_project.assets.studies import all_study_assets
 from dagster_project.checks import quality_checks
 from dagster_project.freshness import freshness_checks, freshness_sensor
 from dagster_project.jobs import generate_embedded_default, refresh_all, refresh_source_jobs
+from dagster_project.publish import publish_after_failed_studies, publish_results
 from dagster_project.resources import resources
 from dagster_project.schedules import refresh_all_nightly
 from dagster_project.sensors import raw_files_sensor
@@ -27,9 +29,10 @@ _freshness = freshness_checks(_assets)
 defs = dg.Definitions(
     assets=[*landing_specs, *_assets],
     asset_checks=[*quality_checks(), *_freshness],
-    jobs=[generate_embedded_default, refresh_all, *refresh_source_jobs],
+    jobs=[generate_embedded_default, refresh_all, *refresh_source_jobs, publish_results],
     schedules=[refresh_all_nightly],
-    sensors=[raw_files_sensor(_assets), freshness_sensor(_freshness)],
+    sensors=[raw_files_sensor(_assets), freshness_sensor(_freshness),
+             publish_after_failed_studies],
     resources=resources(),
     # One process, one step at a time: DuckDB takes one writer, and every step here writes.
     executor=dg.in_process_executor,

@@ -6,23 +6,33 @@
     python -m dagster_project.refresh --changed     # what the raw-file sensor would run, now
 
 ``make refresh [SOURCE=...] [YEAR=...] [CHANGED=1]`` runs it after the preflight. The arguments
-are checked here, then this process becomes ``dagster job execute`` of the job (a year goes in
-as the run config of the source's loader, written to ``$DAGSTER_HOME/refresh_run_config.yaml``)
-or, for ``--changed``, ``dagster asset materialize`` of the sensor's selection; so the run is
-recorded in the Dagster instance like any other and stops with its process group. With
-``--changed`` and nothing new or changed in the landing folder, nothing runs.
+are checked here, then ``dagster job execute`` of the job runs as a child process (a year goes
+in as the run config of the source's loader, written to
+``$DAGSTER_HOME/refresh_run_config.yaml``) or, for ``--changed``, ``dagster asset
+materialize`` of the sensor's selection; so the run is recorded in the Dagster instance like
+any other and stops with the command's process group. With ``--changed`` and nothing new or
+changed in the landing folder, nothing runs.
+
+When the run's only failures are study tables, the job ``publish_results`` runs next and
+publishes the analysts' copy (``dagster_project.publish``). The command ends with a summary
+per study (tables published, not estimable with the reasons, failed) from
+``results._table_status``, and exits 0 when nothing failed, 1 naming what failed otherwise.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 from models_py import ingest
 
 DEFINITIONS = "dagster_project.definitions"
+# Marks the command's runs: it publishes after them itself (dagster_project.publish).
+TAGS = json.dumps({"refresh/publishes_itself": "make refresh"})
 
 
 def command(source: str | None, year: int | None) -> list[str]:
@@ -38,7 +48,7 @@ def command(source: str | None, year: int | None) -> list[str]:
                          f"sources are {', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)}")
     dagster = str(Path(sys.executable).parent / "dagster")
     job = "refresh_all" if source is None else f"refresh_{source}"
-    argv = [dagster, "job", "execute", "-m", DEFINITIONS, "-j", job]
+    argv = [dagster, "job", "execute", "-m", DEFINITIONS, "--tags", TAGS, "-j", job]
     if year is not None:
         config = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")) / "refresh_run_config.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -89,10 +99,44 @@ def main(args: list[str] | None = None) -> None:
             return
         print(f"dagster asset materialize of {argv[argv.index('--select') + 1].count(',') + 1} "
               "assets", flush=True)
-        os.execv(argv[0], argv)
-    argv = command(options.source or None, options.year)
-    print(" ".join(argv[2:]), flush=True)
-    os.execv(argv[0], argv)
+    else:
+        argv = command(options.source or None, options.year)
+        print(" ".join(argv[2:]), flush=True)
+    sys.exit(run_and_publish(argv))
+
+
+def run_and_publish(argv: list[str]) -> int:
+    """Run the refresh; publish the analysts' copy when only study tables failed; print the
+    summary. Returns the exit status: 0 when nothing failed."""
+    import dagster as dg
+
+    from dagster_project import publish
+    from models_py import warehouse
+    from models_py.estimate import run
+
+    started = warehouse.now()
+    code = subprocess.run(argv).returncode
+    with dg.DagsterInstance.get() as instance:
+        since = started.replace(tzinfo=dt.timezone.utc)
+        records = instance.get_run_records(dg.RunsFilter(created_after=since), limit=1)
+        run_id = records[0].dagster_run.run_id if records else None
+        failed = publish.failed_steps(instance, run_id) if run_id else []
+        tables = publish.only_study_tables_failed(instance, run_id) if run_id else []
+    if tables:
+        print(f"study tables failed: {', '.join(tables)}; publishing the analysts' copy with "
+              "everything else", flush=True)
+        subprocess.run([argv[0], "job", "execute", "-m", DEFINITIONS, "--tags", TAGS, "-j",
+                        publish.PUBLISH_JOB], check=True)
+    if warehouse.warehouse_path().exists():
+        with warehouse.connect(read_only=True) as con:
+            summary = run.status_summary(run.table_status(con, since=started))
+        if summary:
+            print("\nStudies:\n" + summary, flush=True)
+    if code == 0:
+        return 0
+    print("\nrefresh failed: " + (", ".join(tables or failed) or "see the log above")
+          + ("" if tables else " (the analysts' copy was not replaced)"), flush=True)
+    return code or 1
 
 
 if __name__ == "__main__":

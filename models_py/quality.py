@@ -17,10 +17,21 @@ A suite is a YAML file in ``expectations/`` (one per mart):
     key: [city_id, year]         # integrity: unique and not null; names the rows in reports
     no_future_years: year        # integrity: no value past the current year
     complete_pairs: {i: city_i, j: city_j, per: [period]}  # integrity: every ordered pair i != j
-    integrity:                   # more integrity expectations: any GX expectation by its
-      - expect_column_values_to_be_between: {column: year, min_value: 2012, max_value: 2023}
+    integrity:                   # more integrity expectations over the whole mart: any GX
+      - expect_column_values_to_be_unique: {column: pair_id}   # expectation by its name
     plausibility:                # warning expectations
       - expect_column_values_to_be_between: {column: talent_share, min_value: 0, max_value: 1}
+
+Each check has one owner, so each bound is written once:
+
+- dbt tests every model's columns as the model builds them (``dbt/models/**/_*.yml``): not
+  null, accepted values and relationships to the reference seeds, the year windows (dbt
+  variables), the bounds and invariants the model guarantees (an entropy index within
+  [0, 1 + shift], weights summing to 1, balanced panels). These are integrity tests.
+- A suite owns its mart as the studies read it: the key (unique, not null), no year past this
+  one, for a pair panel every ordered pair present, the values its study cannot do without
+  (integrity), and the plausible ranges of its measured values (plausibility). dbt's ``plausible`` test serves the models without a
+  suite (a weights mart's left-out indicators, the Baidu index of the pair model).
 
 Marts are validated as pandas frames: GX's SQL data source does not work reliably over DuckDB.
 dbt tests carry their kind in their severity (``plausible`` tests warn, every other test is an
@@ -116,7 +127,8 @@ def complete_pair_count(frame: pd.DataFrame, i: str, j: str, per: list[str]) -> 
 
 def validate(spec: dict, frame: pd.DataFrame, kind: str) -> Outcome:
     """Validate ``frame`` against one kind of the suite with an ephemeral GX context; failing
-    rows are sampled by the suite's key.
+    rows are sampled by the suite's key, the first ones in key order (whatever order the mart's
+    rows were stored in).
 
     An empty mart (the sources it is built from are absent) passes with nothing evaluated:
     there is no row to check, and aggregate expectations (a column's maximum, its set of
@@ -126,6 +138,8 @@ def validate(spec: dict, frame: pd.DataFrame, kind: str) -> Outcome:
     configs = expectation_configs(spec, frame, kind)
     if frame.empty or not configs:
         return Outcome(name, kind, True, [], 0)
+    if spec.get("key"):
+        frame = frame.sort_values(list(spec["key"]), ignore_index=True)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -201,7 +215,11 @@ def plausibility_tests(manifest: dict) -> dict[str, list[str]]:
 
 
 def _model_key(manifest: dict, model_id: str | None) -> list[str]:
-    """The columns a model's uniqueness test declares as its key ([] if it has none)."""
+    """The columns of a model's key: its suite's ``key`` for a mart with a suite (the suite owns
+    a mart's key), else those its uniqueness test declares ([] if it has none)."""
+    suite = SUITES_DIR / f"{(manifest['nodes'].get(model_id) or {}).get('name')}.yml"
+    if suite.is_file():
+        return list(read_suite(suite).get("key") or [])
     single = []
     for node in manifest["nodes"].values():
         if node.get("resource_type") != "test" or node.get("attached_node") != model_id:

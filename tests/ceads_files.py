@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from openpyxl import Workbook
 
-from models_py.ingest.ceads_table import FINAL_USE, column_letter
+from models_py.ingest.ceads.table import FINAL_USE, column_letter
 
 FU_LABELS = ["Rural household consumption", "Urban household consumption",
              "Government consumption", "Gross fixed capital formation", "Changes in inventories"]

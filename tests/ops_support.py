@@ -58,10 +58,11 @@ class Site:
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
 
-    def refresh(self, timeout: float = 900) -> subprocess.CompletedProcess:
-        """`make refresh` to the end."""
-        return subprocess.run(["make", "-s", "-C", str(PROJECT), "refresh"], env=self.env(),
-                              capture_output=True, text=True, timeout=timeout)
+    def refresh(self, timeout: float = 900, **extra: str) -> subprocess.CompletedProcess:
+        """`make refresh` to the end (``extra``: more environment, e.g. ``SOURCE``)."""
+        return subprocess.run(["make", "-s", "-C", str(PROJECT), "refresh"],
+                              env=self.env(**extra), capture_output=True, text=True,
+                              timeout=timeout)
 
 
 def make_site(root: Path, raw_dir: Path, warehouse_db: Path,

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from models_py import reference
+from models_py.ingest import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -78,27 +79,6 @@ def patents(city: str, year: int) -> float:
     return 1000.0 * POP[city] / 100 + 50 * (year - 2010)
 
 
-YEARBOOK_COLUMNS = ("city_id VARCHAR, year BIGINT, variable VARCHAR, scope VARCHAR, value DOUBLE, "
-                    "unit VARCHAR, indicator VARCHAR, source_unit VARCHAR, source_value DOUBLE, "
-                    "source_file VARCHAR, source_row BIGINT, source_column VARCHAR")
-RAW_TABLES = {
-    "city_yearbook": YEARBOOK_COLUMNS,
-    "eps": "region_level VARCHAR, region_id VARCHAR, year BIGINT, variable VARCHAR, value DOUBLE, "
-           "unit VARCHAR, indicator VARCHAR, source_unit VARCHAR, source_value DOUBLE, "
-           "source_file VARCHAR, source_sheet VARCHAR, source_row BIGINT",
-    "ceads_region": "year INTEGER, position INTEGER, city_id VARCHAR, region_name VARCHAR",
-    "baidu_index": "year INTEGER, origin_city_id VARCHAR, target_city_id VARCHAR, "
-                   "daily_index DOUBLE, source_file VARCHAR, source_row BIGINT",
-    "hsr_line_stage": "line_name VARCHAR, stage INTEGER, open_date DATE, n_stations INTEGER, "
-                      "source_file VARCHAR, source_row BIGINT",
-    "hsr_line_station": "line_name VARCHAR, stage INTEGER, seq INTEGER, station VARCHAR, "
-                        "city_id VARCHAR, source_file VARCHAR, source_row BIGINT",
-    "hsr_station": "station VARCHAR, city_id VARCHAR, admin_code VARCHAR, source_file VARCHAR, "
-                   "source_row BIGINT",
-    "policy_document": "doc_id VARCHAR, city_id VARCHAR, publish_date DATE, title VARCHAR, "
-                       "file_name VARCHAR, text VARCHAR, n_chars BIGINT, source_file VARCHAR, "
-                       "source_row BIGINT",
-}
 TRANSFER_COLUMNS = ("period VARCHAR, city_i VARCHAR, city_j VARCHAR, transfer DOUBLE, it DOUBLE, "
                     "it_direction TINYINT, transfer_labor DOUBLE, it_labor DOUBLE, "
                     "transfer_capital DOUBLE, it_capital DOUBLE, transfer_technology DOUBLE, "
@@ -147,11 +127,12 @@ def write_tiny_raw(db: Path) -> None:
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE SCHEMA raw")
         con.execute("CREATE SCHEMA io")
-        for table, columns in RAW_TABLES.items():
-            con.execute(f"CREATE TABLE raw.{table} ({columns})")
-            width = len(columns.split(", "))
-            con.executemany(f"INSERT INTO raw.{table} VALUES ({', '.join(['?'] * width)})",
-                            rows[table])
+        for table, values in rows.items():   # with the columns of the declared raw schema
+            columns = schema.RAW_TABLES[table]
+            typed = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+            con.execute(f"CREATE TABLE raw.{table} ({typed})")
+            con.executemany(f"INSERT INTO raw.{table} VALUES ({', '.join(['?'] * len(columns))})",
+                            values)
         con.execute(f"CREATE TABLE io.transfer ({TRANSFER_COLUMNS})")
         con.execute("INSERT INTO io.transfer VALUES ('2012-2015', ?, ?, 100.0, ln(101.0), 1, "
                     "60.0, ln(61.0), 30.0, ln(31.0), 10.0, ln(11.0))", [BJ, SH])

@@ -301,7 +301,7 @@ def test_resilience_index_rises_in_pilot_cities_at_small_scale(generated):
     world = city_world.build_city_world(sc, latent, SEED)
     sample = world.cities.loc[world.cities["in_s001"] == 1, "city_id"]
     comp = resilience_index.resilience_components(world.panel[world.panel["city_id"].isin(sample)])
-    comp = comp[comp["year"].between(*city_world.S001_YEARS)].reset_index(drop=True)
+    comp = comp[comp["year"].between(*city_world.s001_years())].reset_index(drop=True)
     comp["index"] = resilience_index.entropy_fit(comp).score(comp)
     treated = truth["S001"]["treated_cities"]
     comp["did"] = [float(c in treated and y >= treated[c])
@@ -309,7 +309,7 @@ def test_resilience_index_rises_in_pilot_cities_at_small_scale(generated):
     beta, t = twfe(comp, "index", "did")
     assert beta > 0 and t > 2.5
     panel = world.panel[world.panel["city_id"].isin(sample)
-                        & world.panel["year"].between(*city_world.S001_YEARS)].copy()
+                        & world.panel["year"].between(*city_world.s001_years())].copy()
     panel["did"] = [float(c in treated and y >= treated[c])
                     for c, y in zip(panel["city_id"], panel["year"])]
     panel["talent"] = (panel["employment_it"] + panel["employment_research"]) \

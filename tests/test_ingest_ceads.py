@@ -18,9 +18,10 @@ import pytest
 from ceads_files import (HAND_GRID, edited, random_grid, sheet_xml, write_csv, write_parquet,
                          write_workbook, write_xlsx)
 from models_py.ingest import ceads as ceads_loader
-from models_py.ingest import ceads_xlsx, schema
+from models_py.ingest import schema
 from models_py.ingest.ceads import read_mrio
-from models_py.ingest.ceads_xlsx_numbers import parse_number
+from models_py.ingest.ceads import xlsx as ceads_xlsx
+from models_py.ingest.ceads.xlsx_numbers import parse_number
 from models_py.ingest.errors import IngestError
 
 WRITE = {"xlsx": write_xlsx, "csv": write_csv, "parquet": write_parquet}

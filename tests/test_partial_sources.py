@@ -285,5 +285,5 @@ def test_withdrawing_a_study_drops_only_its_results_and_files(tmp_path):
         left = {n for (n,) in con.execute("SELECT table_name FROM information_schema.tables "
                                           "WHERE table_schema = 'results'").fetchall()}
     assert sorted(dropped) == ["s003_baseline", "s003_coefficients"]
-    assert left == {"s001_baseline", "s0030_other"}
+    assert left == {"s001_baseline", "s0030_other", "_table_status"}
     assert list(out.iterdir()) == []

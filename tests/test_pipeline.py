@@ -123,3 +123,18 @@ def test_first_treated_year_agrees_with_the_generators_rule(con):
     got = dict(con.execute("SELECT DISTINCT city_id, first_treated_year FROM marts.city_year "
                            "WHERE treated").fetchall())
     assert got and all(expected[c] == y for c, y in got.items())
+
+
+def test_dbt_assets_sit_in_the_groups_of_their_layers():
+    """The lineage UI groups dbt's assets by layer: seeds under ``reference``, models under
+    their folder's name; none is left in ``default``."""
+    from dagster_project.definitions import defs
+
+    groups = {node.key.to_user_string(): node.group_name
+              for node in defs.resolve_asset_graph().asset_nodes}
+    assert groups["reference/ref_city"] == "reference"
+    assert groups["staging/stg_city_yearbook"] == "staging"
+    assert groups["intermediate/int_city_year_panel"] == "intermediate"
+    assert groups["marts/city_year"] == groups["marts/dim_city"] == "marts"
+    assert "default" not in set(groups.values()), sorted(
+        k for k, g in groups.items() if g == "default")

@@ -278,10 +278,31 @@ def test_a_yaml_edit_adds_a_column_and_changes_the_clustering(warehouse, tmp_pat
     assert not np.allclose(merged["std_error"], merged["std_error_city"])
 
 
-def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
+def test_a_spec_without_rows_is_published_as_not_estimable(warehouse, tmp_path):
     def edit(doc):
         base = next(t for t in doc["tables"] if t["table"] == "baseline")
         base["columns"][1]["sample"] = "year > 3000"      # no row left to estimate on
+    study = _edited_study(tmp_path, edit)
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse.db, db)
+    result = materialize([_baseline_asset(study)], warehouse.raw_dir, db,
+                         publish_dir=tmp_path / "publish")
+    assert result.success, failure_message(result)
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "estimable" and not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert "S001 baseline (2): sample 'year > 3000' keeps no rows" in check.description
+    with _connect(db) as con:
+        rows = con.execute("SELECT * FROM results.s001_baseline").df()
+    assert rows.loc[rows["column"] == 2, "status"].tolist() == ["not_estimable"]
+    assert (rows.loc[rows["column"] == 1, "status"] == "estimated").all()
+
+
+def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
+    def edit(doc):
+        base = next(t for t in doc["tables"] if t["table"] == "baseline")
+        base["columns"][1]["cluster"] = "city_id+year+province_id"   # pyfixest: two ways at most
+        doc["names"]["city_id+year+province_id"] = "city, year and province"
     study = _edited_study(tmp_path, edit)
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse.db, db)
@@ -291,7 +312,10 @@ def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
     assert not result.success
     message = failure_message(result)
     assert "S001 table 'baseline': 1 of 2 specs failed" in message
-    assert "spec S001/baseline column (2)" in message and "has no complete rows" in message
+    assert "spec S001/baseline column (2)" in message
     with _connect(db) as con:   # the run's connection may linger: open it the same way
         after = con.execute("SELECT * FROM results.s001_baseline").df()
+        status = con.execute("""SELECT status, reason FROM results._table_status
+                                WHERE study = 'S001' AND "table" = 'baseline'""").fetchone()
     pd.testing.assert_frame_equal(after, before)     # nothing half-written
+    assert status[0] == "stale" and "spec S001/baseline column (2)" in status[1]

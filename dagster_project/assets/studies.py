@@ -24,6 +24,11 @@ absent from the landing folder is skipped: each of its assets logs which sources
 withdraws the study's earlier results (its ``results.<study>_*`` tables and published files)
 and records ``status: skipped`` with the absent sources in its metadata; the rest of the run
 goes on.
+
+A table whose data cannot support some of its columns still materializes: those columns are
+published marked *not estimable* with the reason (``models_py.estimate.run``), and the asset's
+warning check ``estimable`` names every such column. A table that fails (an estimator's error)
+fails its asset; ``results._table_status`` then flags its earlier results as stale.
 """
 
 import time
@@ -39,6 +44,7 @@ from models_py.estimate.figures import figure_tables
 from models_py.estimate.specs import Study, load_studies
 
 PREVIEW_CHARS = 60_000
+ESTIMABLE_CHECK = "estimable"
 
 
 def relation_key(relation: str) -> dg.AssetKey:
@@ -55,9 +61,12 @@ def figure_key(study: Study, figure: str) -> dg.AssetKey:
 
 
 def _materialize(study: Study, context: dg.AssetExecutionContext, duckdb: DuckDBResource,
-                 publish_folder: PublishFolder, work: Callable) -> dg.MaterializeResult:
+                 publish_folder: PublishFolder, work: Callable,
+                 check: Callable[[list], dg.AssetCheckResult] | None = None
+                 ) -> dg.MaterializeResult:
     """The one place a study asset runs: open the warehouse, skip the study if its sources are
-    absent, else do the work and report it with its wall time."""
+    absent, else do the work and report it with its wall time. ``check`` turns the work's
+    not-estimable columns (none when skipped) into the asset's check result."""
     started = time.perf_counter()
     out_dir = publish_folder.study_dir(study.name)
     with duckdb.get_connection() as con:
@@ -66,14 +75,26 @@ def _materialize(study: Study, context: dg.AssetExecutionContext, duckdb: DuckDB
             message = (f"{study.name} skipped: its raw sources {', '.join(missing)} are absent "
                        "from the landing folder (see raw._source_status)")
             context.log.warning(message)
-            withdrawn = run.withdraw_study(con, study, out_dir)
-            return dg.MaterializeResult(metadata={
-                "status": "skipped", "absent_sources": dg.MetadataValue.json(missing),
-                "message": message, "withdrawn_tables": dg.MetadataValue.json(withdrawn),
-                "seconds": round(time.perf_counter() - started, 2)})
-        metadata = work(con, out_dir, context)
-    return dg.MaterializeResult(metadata={"status": "published", **metadata,
-                                          "seconds": round(time.perf_counter() - started, 2)})
+            withdrawn = run.withdraw_study(con, study, out_dir, message)
+            metadata = {"status": "skipped", "absent_sources": dg.MetadataValue.json(missing),
+                        "message": message, "withdrawn_tables": dg.MetadataValue.json(withdrawn)}
+        else:
+            metadata = {"status": "published", **work(con, out_dir, context)}
+    unsupported = metadata.get("not_estimable", dg.MetadataValue.json([])).value
+    return dg.MaterializeResult(
+        metadata={**metadata, "seconds": round(time.perf_counter() - started, 2)},
+        check_results=[check(unsupported)] if check else None)
+
+
+def estimable_check(study: Study, table: str, unsupported: list) -> dg.AssetCheckResult:
+    """The warning check of a table asset: passes unless some column is not estimable, and
+    then names each (table, column, reason)."""
+    lines = [f"{study.name} {table} ({u['column']}): {u['reason']}" for u in unsupported]
+    return dg.AssetCheckResult(
+        check_name=ESTIMABLE_CHECK, passed=not unsupported,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(lines) or "every column estimated",
+        metadata={"not_estimable": dg.MetadataValue.json(unsupported)})
 
 
 def _lineage_table(record: dict) -> dg.MetadataValue:
@@ -102,19 +123,32 @@ def table_asset(study: Study, table: str) -> dg.AssetsDefinition:
         record = audit.record(con, relations, raw_tables)
         result = run.run_table(con, study, table, out_dir, progress=context.log.info,
                                audit=record)
+        unsupported = [{"table": table, "column": c, "reason": r}
+                       for c, r in result.not_estimable.items()]
+        for u in unsupported:
+            context.log.warning(f"{study.name} {table} ({u['column']}) not estimable: "
+                                f"{u['reason']}")
         return {"rows": len(result.rows), "statistics": len(result.statistics),
                 "frames": dg.MetadataValue.json({k: len(v) for k, v in result.frames.items()}),
                 "files": _files(result.files),
                 "preview": dg.MetadataValue.md(result.preview[:PREVIEW_CHARS]),
+                "not_estimable": dg.MetadataValue.json(unsupported),
                 "audit": dg.MetadataValue.json(record), "lineage": _lineage_table(record)}
 
-    @dg.asset(key=table_key(study, table), group_name=study.name.lower(), pool=WAREHOUSE_POOL,
+    key = table_key(study, table)
+
+    @dg.asset(key=key, group_name=study.name.lower(), pool=WAREHOUSE_POOL,
               deps=[relation_key(r) for r in relations],
               code_version=schema.code_version(study, table),
-              kinds={"python", "duckdb"}, description=f"{study.name}: {info['title']}")
+              kinds={"python", "duckdb"}, description=f"{study.name}: {info['title']}",
+              check_specs=[dg.AssetCheckSpec(
+                  ESTIMABLE_CHECK, asset=key,
+                  description="Warns when the data cannot support some of the table's columns "
+                              "(published as not estimable), naming each with its reason.")])
     def _table(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                publish_folder: PublishFolder):
-        return _materialize(study, context, duckdb, publish_folder, work)
+        return _materialize(study, context, duckdb, publish_folder, work,
+                            lambda unsupported: estimable_check(study, table, unsupported))
     return _table
 
 

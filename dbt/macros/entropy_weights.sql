@@ -5,7 +5,8 @@
    better) or 'negative'. For each indicator, over the rows of `relation` where it is not null
    (n of them):
      x' = (x - min) / (max - min) for a positive indicator, (max - x) / (max - min) for a
-          negative one, plus `shift` (0.0001) so that p ln p is finite at the minimum;
+          negative one, plus `shift` (var entropy_shift, 0.0001) so that p ln p is finite at
+          the minimum;
      p  = x' / sum(x');   e = -(1 / ln n) * sum(p ln p);   d = 1 - e;
      weight = d / sum(d) over the included indicators; weight_in_dimension = d / sum(d) over the
      included indicators of its dimension (the weight the same method gives when run on that
@@ -16,7 +17,8 @@
 
    entropy_weights() returns one row per indicator; entropy_index() scores the rows of a
    relation with those weights. #}
-{% macro entropy_weights(relation, indicators, shift=0.0001) -%}
+{% macro entropy_weights(relation, indicators, shift=none) -%}
+{%- set shift = var('entropy_shift') if shift is none else shift -%}
 with indicator_definitions as (
     select * from (values
         {%- for ind in indicators %}
@@ -120,7 +122,8 @@ order by position
    included). A row that lacks an included indicator gets a null index, and
    <index_name>_missing lists the included indicators the row lacks (empty when the index is
    computed), so an index is never null without saying why. #}
-{% macro entropy_index(relation, weights_relation, id_columns, indicators, index_name, shift=0.0001) -%}
+{% macro entropy_index(relation, weights_relation, id_columns, indicators, index_name, shift=none) -%}
+{%- set shift = var('entropy_shift') if shift is none else shift -%}
 {%- set dimensions = [] -%}
 {%- for ind in indicators if ind.dimension not in dimensions -%}
     {%- do dimensions.append(ind.dimension) -%}

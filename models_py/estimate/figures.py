@@ -2,7 +2,9 @@
 
 A figure in a study's YAML names its ``kind`` and the table(s) it reads; ``read(table,
 part)`` returns that table's tidy coefficient rows (``part=""``), its ``"statistics"`` or one
-of its frames (``"draws"``, ``"sensitivity"``, ...), as stored in the warehouse.
+of its frames (``"draws"``, ``"sensitivity"``, ...), as stored in the warehouse (an empty
+frame where a not-estimable spec left none). A figure draws what exists: a not-estimable
+point is left out, a not-estimable panel says so.
 
 | kind | what |
 |---|---|
@@ -28,6 +30,12 @@ from models_py.estimate.specs import Study  # noqa: E402
 
 Reader = Callable[[str, str], pd.DataFrame]
 CI_COLUMNS = {90: ("ci90_low", "ci90_high"), 95: ("ci_low", "ci_high")}
+
+
+def _not_estimable(ax, title: str) -> None:
+    """An empty panel that says its estimate is not estimable (the table's note says why)."""
+    ax.text(0.5, 0.5, "not estimable", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title(title)
 
 
 def _ci(fig: dict) -> tuple[int, tuple[str, str]]:
@@ -83,6 +91,8 @@ def event_study(study: Study, fig: dict, read: Reader):
         rows = read(s["table"], "")
         rows = rows[(rows["column"] == s.get("column", 1)) & rows["event_time"].notna()]
         stats = read(s["table"], "statistics")
+        if rows.empty or stats.empty:
+            continue      # not estimable: the other series are drawn
         ref = stats.loc[(stats["column"] == s.get("column", 1))
                         & (stats["statistic"] == "reference_period"), "value"]
         pts = rows[["event_time", "estimate", "ci_low", "ci_high"]]
@@ -106,10 +116,13 @@ def event_study(study: Study, fig: dict, read: Reader):
 def placebo(study: Study, fig: dict, read: Reader):
     """Histogram of the placebo coefficients, the real estimate and the randomization p."""
     draws = read(fig["table"], "draws")
-    stats = read(fig["table"], "statistics").set_index("statistic")["value"]
     rows = read(fig["table"], "")
-    actual = float(rows.loc[rows["term"] == fig["term"], "estimate"].iloc[0])
     figure, ax = plt.subplots(figsize=(7, 4.5))
+    if draws.empty:
+        _not_estimable(ax, fig["title"])
+        return figure
+    stats = read(fig["table"], "statistics").set_index("statistic")["value"]
+    actual = float(rows.loc[rows["term"] == fig["term"], "estimate"].iloc[0])
     ax.hist(draws["estimate"], bins=40, color="lightgrey", edgecolor="grey",
             label=f"{len(draws)} placebo assignments")
     ax.axvline(actual, color="tab:red", lw=2,
@@ -124,8 +137,12 @@ def placebo(study: Study, fig: dict, read: Reader):
 
 def sensitivity(study: Study, fig: dict, read: Reader):
     """Relative-magnitude bounds (identified set and 95% band) against Mbar."""
-    s = read(fig["table"], "sensitivity").sort_values("mbar")
+    s = read(fig["table"], "sensitivity")
     figure, ax = plt.subplots(figsize=(7, 4.5))
+    if s.empty:
+        _not_estimable(ax, fig["title"])
+        return figure
+    s = s.sort_values("mbar")
     ax.fill_between(s["mbar"], s["ci_low"], s["ci_high"], color="tab:blue", alpha=0.2,
                     label="95% band")
     ax.fill_between(s["mbar"], s["lower"], s["upper"], color="tab:blue", alpha=0.5,

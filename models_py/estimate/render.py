@@ -28,8 +28,10 @@ from tabulate import tabulate
 from models_py.estimate import estimators
 from models_py.estimate.estimators import wild_bootstrap
 from models_py.estimate.specs import Spec, Study
+from models_py.estimate.tidy import not_estimable
 
 STARS = "*** p<0.01, ** p<0.05, * p<0.1."
+NOT_ESTIMABLE_CELL = "not estimable"
 
 
 def stars(p: float) -> str:
@@ -119,26 +121,43 @@ def term_label(study: Study, term: str, event_time: float) -> str:
     return f"{study.label('event_time')} {event_time:+g}".replace("+0", "0")
 
 
+def not_estimable_note(unsupported: dict[int, str]) -> str:
+    """The sentence naming each not-estimable column of a table and why."""
+    return " ".join(f"Column ({c}) not estimable: {reason}." for c, reason in unsupported.items())
+
+
 def regression_grid(study: Study, info: dict, specs: list[Spec], rows: pd.DataFrame,
                     statistics: pd.DataFrame, title: str | None = None) -> Grid:
     """One regression table: coefficient and standard-error rows of the reported terms (the
     table's ``terms``, else every non-control term in order), control and fixed-effect rows,
-    the table's ``statistics`` rows, Observations and R-squared."""
+    the table's ``statistics`` rows, Observations and R-squared. A column the data cannot
+    support reads "not estimable" in the cells of its regressors (the first row, when none of
+    them is shown), and the note says why."""
     n = len(specs)
     header = [[""] + [f"({k})" for k in range(1, n + 1)]]
     labels = [s.label for s in specs]
     if any(lbl and lbl != study.label(s.outcome) for lbl, s in zip(labels, specs)):
         header.append([""] + labels)
     header.append(["VARIABLES"] + [study.label(s.outcome) for s in specs])
+    unsupported = {c: r for c, r in not_estimable(rows).items()
+                   if c in {s.column for s in specs}}
+    rows = rows[rows["term"].notna()]
     shown = rows[~rows["is_control"].astype(bool)]
-    terms = info.get("terms") or list(dict.fromkeys(shown["term"]))
+    terms = (info.get("terms") or list(dict.fromkeys(shown["term"]))
+             or list(dict.fromkeys(r for s in specs for r in s.regressors)))
     level = dict(zip(shown["term"], shown["event_time"]))
     key = rows.set_index(["column", "term"])
     body, se_rows = [], set()
     for term in terms:
         coef, se, boot = [term_label(study, term, level.get(term, np.nan))], [""], [""]
         for s in specs:
-            if (s.column, term) in key.index:
+            if s.column in unsupported:
+                marked = term in s.regressors or (term == terms[0]
+                                                  and not set(s.regressors) & set(terms))
+                coef.append(NOT_ESTIMABLE_CELL if marked else "")
+                se.append("")
+                boot.append("")
+            elif (s.column, term) in key.index:
                 r = key.loc[(s.column, term)]
                 coef.append(num(r["estimate"]) + stars(r["p"]))
                 se.append(f"({num(r['std_error'])})")
@@ -171,7 +190,8 @@ def regression_grid(study: Study, info: dict, specs: list[Spec], rows: pd.DataFr
     r2 = [first.loc[s.column, "r2"] if s.column in first.index else np.nan for s in specs]
     if any(np.isfinite(r2)):
         body.append(["R-squared"] + [f"{v:.3f}" if np.isfinite(v) else "" for v in r2])
-    note = regression_note(study, specs, info.get("note", ""))
+    note = regression_note(study, specs, " ".join(
+        p for p in (info.get("note", ""), not_estimable_note(unsupported)) if p))
     return Grid(title or info["title"], header, body, note, frozenset(se_rows), rule)
 
 

@@ -7,7 +7,15 @@ Results of table ``t`` of study ``s``: ``results.s_t`` (tidy coefficient rows, o
 a descriptive or frame table), ``results.s_t_statistics`` (diagnostic statistics, when any)
 and ``results.s_t_<frame>`` for each extra frame (placebo draws, balance, VIF, ...). A table
 is written whole or not at all: if any spec fails, the run raises :class:`StudyError` naming
-every failed spec and the warehouse keeps its previous results.
+every failed spec and the warehouse keeps its previous results. A spec the data cannot support
+(:class:`~models_py.estimate.estimators.NotEstimable`) is not a failure: it is stored as one
+row with status ``not_estimable`` and its reason, and the table is published with it.
+
+``results._table_status`` says what each study table holds, one row per (study, table):
+``published``, ``not_estimable`` (published, some columns not estimable: the reason names
+them), ``stale`` (the last refresh failed to estimate it: the results are an earlier
+refresh's, from ``results_at``), ``failed`` (it failed and no earlier results exist) or
+``skipped`` (the study's sources are absent), with the reason and ``updated_at`` (UTC).
 
 Given an ``audit`` record (what the table was computed from, down to the raw files' checksums:
 see ``models_py.audit``), every row of ``results.s_t`` carries it as JSON in its ``audit``
@@ -27,9 +35,14 @@ import pandas as pd
 from models_py import warehouse
 from models_py.estimate import estimators, figures, render
 from models_py.estimate.specs import Study, sample_columns
-from models_py.estimate.tidy import COLUMNS, STATISTIC_COLUMNS, coefficient_rows, statistic_rows
+from models_py.estimate.tidy import (COLUMNS, NOT_ESTIMABLE, STATISTIC_COLUMNS, coefficient_rows,
+                                     not_estimable, not_estimable_row, statistic_rows)
 
 RESULTS_SCHEMA = "results"
+STATUS_TABLE = "_table_status"
+STATUS_TYPES = {"study": "VARCHAR", "table": "VARCHAR", "status": "VARCHAR", "reason": "VARCHAR",
+                "updated_at": "TIMESTAMP", "results_at": "TIMESTAMP"}
+PUBLISHED, STALE, FAILED, SKIPPED = "published", "stale", "failed", "skipped"
 Progress = Callable[[str], None]
 
 
@@ -47,6 +60,65 @@ class TableRun:
     preview: str = ""
     seconds: float = 0.0
     audit: dict | None = None
+
+    @property
+    def not_estimable(self) -> dict[int, str]:
+        """Column -> reason, for each column the data cannot support."""
+        return not_estimable(self.rows)
+
+
+def status_reason(columns: dict[int, str]) -> str:
+    """The status table's reason for a table with not-estimable columns."""
+    return "; ".join(f"({c}) not estimable: {r}" for c, r in columns.items())
+
+
+def record_status(con: duckdb.DuckDBPyConnection, study: Study, tables: list[str],
+                  status: str, reason: str = "") -> None:
+    """Replace the rows of study tables in ``results._table_status``, in one transaction. A
+    table that failed is ``stale`` while it holds an earlier refresh's results, ``failed``
+    otherwise; ``results_at`` moves only when results are written."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    where = f"study = '{study.name}' AND \"table\" IN ({names})"
+    previous = dict(con.execute(
+        f'SELECT "table", results_at FROM {RESULTS_SCHEMA}.{STATUS_TABLE} WHERE {where}'
+    ).fetchall()) if warehouse.has_table(con, RESULTS_SCHEMA, STATUS_TABLE) else {}
+    at, rows = warehouse.now(), []
+    for table in tables:
+        state, results_at = status, None if status == SKIPPED else at
+        if status == FAILED:
+            held = warehouse.has_table(con, RESULTS_SCHEMA, results_table(study, table))
+            state, results_at = (STALE, previous.get(table)) if held else (FAILED, None)
+        rows.append({"study": study.name, "table": table, "status": state, "reason": reason,
+                     "updated_at": at, "results_at": results_at})
+    warehouse.replace_tables(con, RESULTS_SCHEMA,
+                             {STATUS_TABLE: pd.DataFrame(rows, columns=list(STATUS_TYPES))},
+                             types={STATUS_TABLE: STATUS_TYPES}, where=where)
+
+
+def table_status(con: duckdb.DuckDBPyConnection, since=None) -> pd.DataFrame:
+    """The rows of ``results._table_status`` (updated at or after ``since``, when given)."""
+    if not warehouse.has_table(con, RESULTS_SCHEMA, STATUS_TABLE):
+        return pd.DataFrame(columns=list(STATUS_TYPES))
+    return con.execute(f"SELECT * FROM {RESULTS_SCHEMA}.{STATUS_TABLE} "
+                       "WHERE updated_at >= coalesce(?, updated_at) ORDER BY study, \"table\"",
+                       [since]).df()
+
+
+def status_summary(status: pd.DataFrame) -> str:
+    """A few lines per study: its tables published, not estimable (with the reasons), stale or
+    failed, and skipped."""
+    lines = []
+    for study, rows in status.groupby("study", sort=True):
+        by = rows.groupby("status")["table"].apply(list).to_dict()
+        done = by.get(PUBLISHED, []) + by.get(NOT_ESTIMABLE, [])
+        lines.append(f"{study}: {len(done)} of {len(rows)} tables published"
+                     + (f"; skipped: {', '.join(by[SKIPPED])}" if SKIPPED in by else ""))
+        for r in rows[rows["status"] == NOT_ESTIMABLE].itertuples():
+            lines.append(f"  {r.table}: {r.reason}")
+        for r in rows[rows["status"].isin([STALE, FAILED])].itertuples():
+            kept = " (keeps its earlier results, flagged stale)" if r.status == STALE else ""
+            lines.append(f"  {r.table} FAILED{kept}: {' '.join(r.reason.splitlines()[:2])}")
+    return "\n".join(lines)
 
 
 def results_table(study: Study, table: str, part: str = "") -> str:
@@ -89,6 +161,10 @@ def estimate_table(inputs: dict[str, pd.DataFrame], study: Study, table: str,
     for k, spec in enumerate(specs, start=1):
         try:
             est, secs = estimators.estimate(inputs[spec.mart], spec, inputs)
+        except estimators.NotEstimable as exc:
+            rows.append(not_estimable_row(spec, str(exc)))
+            say(f"[{k}/{len(specs)}] {table} ({spec.column}) NOT ESTIMABLE: {exc}")
+            continue
         except estimators.SpecError as exc:
             failures.append(str(exc))
             say(f"[{k}/{len(specs)}] {table} ({spec.column}) FAILED: {exc}")
@@ -112,7 +188,17 @@ def estimate_table(inputs: dict[str, pd.DataFrame], study: Study, table: str,
 def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir: Path,
               progress: Progress | None = None, audit: dict | None = None) -> TableRun:
     """Estimate (or tabulate) one table, store its results and write its files; every result
-    row carries ``audit`` as JSON (null when it is not given)."""
+    row carries ``audit`` as JSON (null when it is not given). A table that fails is recorded
+    in the status table (stale, or failed) before its error is raised again."""
+    try:
+        return _run_table(con, study, table, out_dir, progress, audit)
+    except Exception as exc:
+        record_status(con, study, [table], FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir: Path,
+               progress: Progress | None, audit: dict | None) -> TableRun:
     t0 = time.perf_counter()
     info = study.table_info(table)
     frames: dict[str, pd.DataFrame] = {}
@@ -135,9 +221,10 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
         if info["type"] == "regression":
             grids.update(render.table_grids(study, table, rows, statistics))
     for name, spec in info.get("frames", {}).items():
-        grids[f"{table}_{name}"] = render.frame_grid(frames[name], spec["show"],
-                                                     spec["title"], spec.get("note", ""), study,
-                                                     spec.get("formats"))
+        if name in frames:
+            grids[f"{table}_{name}"] = render.frame_grid(frames[name], spec["show"],
+                                                         spec["title"], spec.get("note", ""),
+                                                         study, spec.get("formats"))
     text = None if audit is None else json.dumps(audit, sort_keys=True, ensure_ascii=False)
     rows = rows.assign(audit=pd.Series(text, index=rows.index, dtype="string"))
     tables = {results_table(study, table): rows}
@@ -145,6 +232,10 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
         tables[results_table(study, table, "statistics")] = statistics
     tables.update({results_table(study, table, n): f for n, f in frames.items()})
     warehouse.replace_tables(con, RESULTS_SCHEMA, tables)
+    _drop_unwritten(con, study, table, out_dir, set(tables))
+    unsupported = not_estimable(rows)
+    record_status(con, study, [table], NOT_ESTIMABLE if unsupported else PUBLISHED,
+                  status_reason(unsupported))
     files, previews = {}, []
     for stem, grid in grids.items():
         for ext, path in render.write_table(grid, out_dir, stem).items():
@@ -154,11 +245,27 @@ def run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir:
                     time.perf_counter() - t0, audit)
 
 
+def _drop_unwritten(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir: Path,
+                    written: set[str]) -> None:
+    """Drop the statistics and frames of a table that this run did not write (a spec that
+    produces them was not estimable), with their files, so that no earlier part lingers."""
+    for part in ["statistics", *study.table_info(table).get("frames", {})]:
+        name = results_table(study, table, part)
+        if name not in written:
+            con.execute(f'DROP TABLE IF EXISTS {RESULTS_SCHEMA}."{name}"')
+            for path in Path(out_dir).glob(f"{table}_{part}.*"):
+                path.unlink()
+
+
 def run_figure(con: duckdb.DuckDBPyConnection, study: Study, figure: dict, out_dir: Path
                ) -> dict[str, Path]:
-    """Draw one figure from the stored results of the tables it reads."""
+    """Draw one figure from the stored results of the tables it reads (a part that a
+    not-estimable spec did not produce reads as an empty frame)."""
     def read(table: str, part: str) -> pd.DataFrame:
-        return read_relation(con, f'{RESULTS_SCHEMA}."{results_table(study, table, part)}"')
+        name = results_table(study, table, part)
+        if not warehouse.has_table(con, RESULTS_SCHEMA, name):
+            return pd.DataFrame()
+        return read_relation(con, f'{RESULTS_SCHEMA}."{name}"')
     return figures.draw(study, figure, read, out_dir)
 
 
@@ -186,14 +293,17 @@ def collect_results(con: duckdb.DuckDBPyConnection, study: Study) -> pd.DataFram
     return rows
 
 
-def withdraw_study(con: duckdb.DuckDBPyConnection, study: Study, out_dir: Path) -> list[str]:
+def withdraw_study(con: duckdb.DuckDBPyConnection, study: Study, out_dir: Path,
+                   reason: str = "its raw sources are absent") -> list[str]:
     """Remove a study's published results: every ``results.<study>_*`` table (in one
     transaction) and the files in its publish folder, so that results the current sources
-    cannot back never look fresh. Returns the tables dropped."""
+    cannot back never look fresh; its tables are ``skipped`` in the status table, with
+    ``reason``. Returns the tables dropped."""
     names = warehouse.table_names(con, RESULTS_SCHEMA, f"{study.name.lower()}_")
     with warehouse.transaction(con):
         for name in names:
             con.execute(f'DROP TABLE {RESULTS_SCHEMA}."{name}"')
+    record_status(con, study, [t["table"] for t in study.tables], SKIPPED, reason)
     for path in Path(out_dir).glob("*"):
         if path.is_file():
             path.unlink()

@@ -7,8 +7,9 @@ the fit's size and fit statistics, named diagnostic ``statistics``
 ``frames`` (placebo draws, a balance table, variance inflation factors). ``coefficient_rows``
 turns it into the rows of ``results.<study>_<table>``: one per (spec, term), carrying the
 spec's identity, fixed effects, vcov and sample, so that tables and figures render from the
-warehouse alone. Their ``audit`` column is filled by whoever knows the inputs' lineage (see
-``run.run_table``).
+warehouse alone. A spec the data cannot support has one row instead (``not_estimable_row``):
+no term, no numbers, ``status`` ``not_estimable`` and the ``reason``. Their ``audit`` column
+is filled by whoever knows the inputs' lineage (see ``run.run_table``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from models_py.estimate import pyfixest_model
 from models_py.estimate.specs import Spec
 
 TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low", "ci_high",
@@ -28,7 +30,10 @@ TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low
 COLUMNS = ["study", "table", "column", "kind", "label", "outcome", "term", "event_time",
            "is_control", "estimate", "std_error", "t", "p", "ci_low", "ci_high", "ci90_low",
            "ci90_high", "wild_p", "n_obs", "r2", "r2_within", "fixed_effects", "controls", "vcov",
-           "cluster", "n_clusters", "sample", "formula", "meta", "seconds", "audit"]
+           "cluster", "n_clusters", "sample", "formula", "meta", "seconds", "status", "reason",
+           "audit"]
+# A spec's status in its rows: estimated, or not estimable (one row, no term, the reason).
+ESTIMATED, NOT_ESTIMABLE = "estimated", "not_estimable"
 STATISTIC_COLUMNS = ["study", "table", "column", "statistic", "value"]
 
 # pyfixest names the levels of i(var, ref=r) "C(var, contr.treatment(base=r))[T.k]" or
@@ -78,41 +83,18 @@ def terms_from_pyfixest(model) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TERM_COLUMNS)
 
 
-def terms_from_values(names, estimates, std_errors, df: float | None = None) -> pd.DataFrame:
-    """Term rows from estimates and standard errors: t inference with ``df`` degrees of
-    freedom, or normal inference when ``df`` is None."""
-    b = np.asarray(estimates, float)
-    se = np.asarray(std_errors, float)
-    dist = sps.norm if df is None else sps.t(df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = b / se
-    p = 2 * dist.sf(np.abs(t))
-    q95, q90 = dist.ppf(0.975), dist.ppf(0.95)
-    rows = []
-    for k, raw in enumerate(names):
-        name, level = term_name(str(raw))
-        rows.append({"term": name, "event_time": level, "estimate": b[k], "std_error": se[k],
-                     "t": t[k], "p": p[k], "ci_low": b[k] - q95 * se[k],
-                     "ci_high": b[k] + q95 * se[k], "ci90_low": b[k] - q90 * se[k],
-                     "ci90_high": b[k] + q90 * se[k]})
-    return pd.DataFrame(rows, columns=TERM_COLUMNS)
-
-
 def from_pyfixest(model, formula: str, **statistics: float) -> Estimate:
     """An :class:`Estimate` of a fitted pyfixest model (N, R², within R², clusters)."""
-    g = getattr(model, "_G", None)
-    n_clusters = (math.nan if g is None or (np.ndim(g) and not len(g))
-                  else float(np.min(np.ravel(g))))   # two-way: the smaller dimension
-    return Estimate(terms=terms_from_pyfixest(model), n_obs=int(model._N), formula=formula,
-                    r2=float(getattr(model, "_r2", math.nan)),
-                    r2_within=float(getattr(model, "_r2_within", math.nan)),
-                    n_clusters=n_clusters, statistics=dict(statistics))
+    return Estimate(terms=terms_from_pyfixest(model), n_obs=pyfixest_model.n_obs(model),
+                    formula=formula, r2=pyfixest_model.r2(model),
+                    r2_within=pyfixest_model.r2_within(model),
+                    n_clusters=pyfixest_model.n_clusters(model), statistics=dict(statistics))
 
 
 def pyfixest_vcov(model) -> pd.DataFrame:
     """The coefficient covariance of a fitted pyfixest model, indexed by readable term names."""
     names = [term_name(str(n))[0] for n in model.coef().index]
-    return pd.DataFrame(np.asarray(model._vcov), index=names, columns=names)
+    return pd.DataFrame(pyfixest_model.vcov(model), index=names, columns=names)
 
 
 def wald_test(estimates: pd.Series, vcov: pd.DataFrame, names: list[str],
@@ -128,22 +110,35 @@ def wald_test(estimates: pd.Series, vcov: pd.DataFrame, names: list[str],
     return {"f": stat / k, "p": float(sps.f(k, df_denominator).sf(stat / k)), "k": k}
 
 
+def _spec_fields(spec: Spec) -> dict:
+    """The columns of a tidy row that describe the spec rather than its estimate."""
+    return {"study": spec.study, "table": spec.table, "column": spec.column, "kind": spec.kind,
+            "label": spec.label, "outcome": spec.outcome,
+            "fixed_effects": "+".join(spec.fixed_effects), "controls": "+".join(spec.controls),
+            "vcov": f"CRV1 by {spec.cluster}" if spec.cluster else "HC1",
+            "cluster": spec.cluster, "sample": spec.sample or "all",
+            "meta": json.dumps(spec.meta, sort_keys=True, default=str), "audit": None}
+
+
 def coefficient_rows(spec: Spec, est: Estimate, seconds: float) -> pd.DataFrame:
     """The tidy rows of one spec's estimate (schema ``COLUMNS``)."""
     t = est.terms
-    n = len(t)
     rows = pd.DataFrame({
-        "study": spec.study, "table": spec.table, "column": spec.column, "kind": spec.kind,
-        "label": spec.label, "outcome": spec.outcome, "term": t["term"],
-        "event_time": t["event_time"], "is_control": t["term"].isin(spec.control_vars),
+        **_spec_fields(spec), "term": t["term"], "event_time": t["event_time"],
+        "is_control": t["term"].isin(spec.control_vars),
         **{c: t[c].astype(float) for c in TERM_COLUMNS[2:]},
         "n_obs": est.n_obs, "r2": est.r2, "r2_within": est.r2_within,
-        "fixed_effects": "+".join(spec.fixed_effects), "controls": "+".join(spec.controls),
-        "vcov": f"CRV1 by {spec.cluster}" if spec.cluster else "HC1",
-        "cluster": spec.cluster, "n_clusters": est.n_clusters, "sample": spec.sample or "all",
-        "formula": est.formula, "meta": json.dumps(spec.meta, sort_keys=True, default=str),
-        "seconds": round(seconds, 4), "audit": None}, index=range(n))
+        "n_clusters": est.n_clusters, "formula": est.formula, "seconds": round(seconds, 4),
+        "status": ESTIMATED, "reason": None}, index=range(len(t)))
     return rows[COLUMNS]
+
+
+def not_estimable_row(spec: Spec, reason: str) -> pd.DataFrame:
+    """The one tidy row of a spec the data cannot support: no term, no numbers, the reason."""
+    row = pd.DataFrame({**_spec_fields(spec), "term": None, "is_control": False,
+                        "n_obs": pd.array([pd.NA], dtype="Int64"), "formula": spec.formula,
+                        "status": NOT_ESTIMABLE, "reason": reason}, index=range(1))
+    return row.reindex(columns=COLUMNS)
 
 
 def statistic_rows(spec: Spec, est: Estimate) -> pd.DataFrame:
@@ -151,3 +146,12 @@ def statistic_rows(spec: Spec, est: Estimate) -> pd.DataFrame:
     return pd.DataFrame([{"study": spec.study, "table": spec.table, "column": spec.column,
                           "statistic": k, "value": float(v)}
                          for k, v in est.statistics.items()], columns=STATISTIC_COLUMNS)
+
+
+def not_estimable(rows: pd.DataFrame) -> dict[int, str]:
+    """Column -> reason of the specs marked not estimable among a table's tidy rows (none
+    where the rows carry no status)."""
+    if "status" not in rows:
+        return {}
+    marked = rows[rows["status"] == NOT_ESTIMABLE]
+    return {int(c): str(r) for c, r in zip(marked["column"], marked["reason"])}

@@ -14,11 +14,14 @@ to the synchronization gain against the same world without the pilots' pull.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 import pandas as pd
 
 from models_py import reference
+from models_py.estimate.specs import load_study
 from models_py.generate import latent as latent_mod
 from models_py.generate.estimands import codes, fe_ols, imputation_att
 from models_py.generate.latent import world_rng
@@ -31,9 +34,18 @@ S002_SHRINK_MAX = 0.80
 S002_TOOL_LOG_MEAN, S002_TOOL_LOG_SD = np.log(2.5), 0.5  # keywords per document, by tool type
 S002_TOOL_MEAN = float(np.exp(S002_TOOL_LOG_MEAN + S002_TOOL_LOG_SD ** 2 / 2))
 TOOL_TYPES = ("supply", "environment", "demand")
-# Pair samples the truth states effects for: pairs whose pre-pilot economic ties are at or above
-# this percent rank among all pairs (0 keeps every pair).
-TIE_THRESHOLDS = (0.0, 0.25, 0.5, 0.75)
+# The pair mart's percent rank of a pair's pre-pilot economic ties among all pairs: S002's
+# samples keep the pairs at or above a threshold of it (0 keeps every pair).
+TIE_RANK = "ties_base_percentile"
+
+
+def tie_thresholds() -> list[float]:
+    """Every threshold of pre-pilot ties an S002 specification samples on (``<TIE_RANK> >= x``
+    in a sample of ``s002.yml``: the baseline's and the robustness table's), so that each has a
+    truth value."""
+    pattern = re.compile(rf"\b{TIE_RANK}\s*>=\s*([0-9.]+)")
+    return sorted({float(x) for spec in load_study("s002").specs
+                   for x in pattern.findall(spec.sample)})
 
 
 def plant(seed, lat, years) -> dict:
@@ -157,7 +169,7 @@ def _pair_panel(world, listed: np.ndarray) -> pd.DataFrame:
 
 def pair_effects(world, docs: pd.DataFrame, listed: np.ndarray) -> dict:
     """What the S002 estimators target, in units of synchronization -|g_a - g_b|, for the pair
-    samples of TIE_THRESHOLDS: each estimator (pair and year fixed effects) applied to the
+    samples of :func:`tie_thresholds`: each estimator (pair and year fixed effects) applied to the
     synchronization gain, the data's minus that of the same world without the pilots' pull.
     ``docs`` are the policy documents with their keyword counts by tool type; a pilot city's
     tool index is its keywords per document relative to the mean over the pilot cities with
@@ -175,7 +187,7 @@ def pair_effects(world, docs: pd.DataFrame, listed: np.ndarray) -> dict:
     pairs["gain"] = pairs["bcs"] - pairs["bcs_without"]
     pairs = pairs.dropna(subset=["gain", "percentile"])
     out = {}
-    for threshold in TIE_THRESHOLDS:
+    for threshold in tie_thresholds():
         sub = pairs[pairs["percentile"] >= threshold]
         unit, year = codes(sub["a"] * len(ids) + sub["b"]), codes(sub["year"])
         gain, treated = sub["gain"].to_numpy(), sub["treated"].to_numpy()

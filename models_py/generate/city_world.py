@@ -12,7 +12,8 @@ resident population); this module assembles the panel from it and adds, in order
    cross-border e-commerce pilot, by a share that scales with its policy-tool intensities.
 3. S001: from its policy year a big data pilot city raises the components of the urban
    economic resilience index (not GDP per capita, not GDP growth); the gain is planted in full
-   for large cities (resident population >= 500万 in 2012), weakly below, and scales with the
+   for large cities (resident population in 2012 of a large class of ref_city_size_class,
+   at least 500万), weakly below, and scales with the
    city's intellectual property protection and policy implementation capacity. Cities near
    treated cities get a spillover in proportion to the inverse-distance-weighted share of
    treated sample cities within 300 km. Talent share and new digital firms rise in
@@ -48,8 +49,6 @@ INTERNET_YEARS = tuple(range(2009, 2024))
 TELEPHONE_YEAR = 1984
 
 # --- S001: big data pilot zones -> urban economic resilience ----------------------------------
-S001_YEARS = (2012, 2023)
-S001_LARGE_POP = 500.0              # 万人, resident population in 2012
 # Gain of each planted ratio, in medians of that year's ratio, per unit of exposure.
 S001_RATIO_EFFECTS = {
     "exports": 0.45, "imports": 0.45, "unemployment_insured": 0.45, "household_savings": 0.45,
@@ -86,6 +85,13 @@ class CityWorld:
     pilots: pd.DataFrame
     truth: dict
     gdppc_without_cbec: pd.Series
+
+
+def s001_years() -> tuple[int, int]:
+    """First and last year of the S001 city panel (the dbt variables ``s001_first_year``,
+    ``s001_last_year``)."""
+    years = reference.panel_years("s001")
+    return years[0], years[-1]
 
 
 def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
@@ -278,7 +284,7 @@ def _s001_exposure(seed, lat, roster, years, z, planted: bool = True) -> dict:
     z_pc = 0.5 * (zl - zl.mean()) / (zl.std() or 1) + np.sqrt(0.75) * rng.standard_normal(n)
     multiplier = np.clip(1 + S001_HET_SLOPE["ip_protection_index"] * z_ip
                          + S001_HET_SLOPE["policy_capacity_index"] * z_pc, *S001_HET_CLIP)
-    large = lat["pop_2012"].to_numpy() >= S001_LARGE_POP
+    large = lat["pop_2012"].to_numpy() >= reference.large_city_min_population()
     direct = policy_post * (np.where(large, 1.0, S001_SMALL_SHARE) * multiplier)[:, None]
 
     in_sample = roster["in_s001"].to_numpy() == 1
@@ -302,6 +308,7 @@ def _s001_exposure(seed, lat, roster, years, z, planted: bool = True) -> dict:
 def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
                 counterfactual: pd.DataFrame, internet: pd.Series) -> dict:
     ids = s001["ids"]
+    large_from = reference.large_city_min_population()   # 万人
     sample = cities["in_s001"].to_numpy() == 1
     treated = {c: int(s001["policy_year"][c]) for c, s in zip(ids, sample)
                if s and c in s001["policy_year"]}
@@ -317,7 +324,7 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
     truth = {
         "variant": "planted" if s001["planted"] else "null",
         "unit": "city-year",
-        "years": list(S001_YEARS),
+        "years": list(s001_years()),
         "sample_cities": int(sample.sum()),
         "treated_cities": treated,
         "large_treated_cities": large_treated,
@@ -334,7 +341,7 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
                        f"urbanization and the tertiary share gain "
                        f"{S001_PP_EFFECTS['urbanization_rate']:g} pp x E_it (the secondary share "
                        "loses as much). Direct E_it = m_i for large cities, "
-                       f"{S001_SMALL_SHARE:g} x m_i below {S001_LARGE_POP:g}万; plus the "
+                       f"{S001_SMALL_SHARE:g} x m_i below {large_from:g}万; plus the "
                        "spillover below. GDP per capita and GDP growth are not planted. Implied "
                        "gains of a reference entropy index are in 'implied_index_gain'.",
             },
@@ -345,11 +352,12 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
             "heterogeneity_large_cities": {
                 "sign": "+", "value": 1.0,
                 "how": f"full effect (times m_i) where resident population in 2012 >= "
-                       f"{S001_LARGE_POP:g}万 (2012 年末常住人口)"},
+                       f"{large_from:g}万 (2012 年末常住人口)"},
             "heterogeneity_small_cities": {
                 "sign": "+", "value": S001_SMALL_SHARE,
                 "how": f"weak: {S001_SMALL_SHARE:g} of the large-city effect below "
-                       f"{S001_LARGE_POP:g}万, so small-city estimates may be insignificant"},
+                       f"{large_from:g}万, so small-city estimates may be "
+                       "insignificant"},
             "heterogeneity_large_minus_small": {
                 "sign": "+", "value": round(1.0 - S001_SMALL_SHARE, 6),
                 "how": "difference of the two above"},
@@ -416,7 +424,7 @@ def index_gain(panel: pd.DataFrame, counterfactual: pd.DataFrame, s001: dict,
     ids = s001["ids"]
     sub = panel[panel["city_id"].isin(sample_ids)]
     cf = counterfactual[counterfactual["city_id"].isin(sample_ids)]
-    window = lambda c: c[c["year"].between(*S001_YEARS)].reset_index(drop=True)  # noqa: E731
+    window = lambda c: c[c["year"].between(*s001_years())].reset_index(drop=True)  # noqa: E731
     actual = window(resilience_components(sub))
     counter = window(resilience_components(cf))
     fit = entropy_fit(actual)

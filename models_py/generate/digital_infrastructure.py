@@ -19,13 +19,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models_py import reference
 from models_py.generate import latent as latent_mod
 from models_py.generate.estimands import codes, fe_2sls, fe_ols
 from models_py.generate.latent import URBAN_SLOPE, development, world_rng
 from models_py.generate.resilience_index import entropy_fit
 
-S000_YEARS = (2013, 2022)
-S000_BASE_YEAR = 2013
 S000_RATE_RANGE = (0.06, 0.18)      # annual growth of log broadband per 100 residents
 S000_THEIL_SLOPE = {"high": 0.009, "low": 0.006}  # Theil fall per unit of DI, by urbanization
 S000_THEIL_FLOOR = 0.05             # the Theil index falls to at most this share of its 2013 value
@@ -34,6 +33,14 @@ S000_TERTIARY_PP = 6.0              # tertiary share (pp) per unit of DI; second
 
 
 DI_INDEX = "digital_infrastructure"   # the index's name in seed ref_index_indicator
+
+
+def s000_years() -> tuple[int, int]:
+    """First and last year of the S000 province panel (the dbt variables ``s000_first_year``,
+    ``s000_last_year``); the first is also the base year of the digital-infrastructure trend
+    and of the urbanization split."""
+    years = reference.panel_years("s000")
+    return years[0], years[-1]
 
 
 def theil(values: np.ndarray, weights: np.ndarray) -> float:
@@ -55,12 +62,13 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
     n, T = base_lg.shape
     r = np.array([rate[p] for p in prov])[:, None]
     lvl = np.array([level[p] for p in prov])[:, None]
-    di = r * (years - S000_BASE_YEAR)[None, :]              # DI_pt, copied to each city
+    base_year = s000_years()[0]
+    di = r * (years - base_year)[None, :]              # DI_pt, copied to each city
 
     # Province urbanization in the base year decides the convergence class.
     z = development(lat)
-    base_urban = 1 / (1 + np.exp(-(0.3 + URBAN_SLOPE * z + 0.06 * (S000_BASE_YEAR - years[0]))))
-    base_col = list(years).index(S000_BASE_YEAR)
+    base_urban = 1 / (1 + np.exp(-(0.3 + URBAN_SLOPE * z + 0.06 * (base_year - years[0]))))
+    base_col = list(years).index(base_year)
     pop0 = pop[:, base_col]
     urban_p = {p: float(np.average(base_urban[prov == p], weights=pop0[prov == p]))
                for p in provinces}
@@ -93,7 +101,7 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
 
     truth = {
         "unit": "province-year",
-        "years": list(S000_YEARS),
+        "years": list(s000_years()),
         "provinces": s000_prov,
         "estimands": {
             "digital_infrastructure_on_balance": {
@@ -152,8 +160,9 @@ def _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_wit
     pop, gdp = wide(panel, "pop_resident"), wide(panel, "gdp")
     truth = digital["truth"]
     rows = []
+    first, last = s000_years()
     for t, year in enumerate(years):
-        if not S000_YEARS[0] <= year <= S000_YEARS[1]:
+        if not first <= year <= last:
             continue
         for p in truth["provinces"]:
             cities = (prov == p) & listed[:, t]

@@ -69,7 +69,7 @@ class EntropyFit:
         norm = (x - self.lo) / (self.hi - self.lo)
         reversed_ = self.negative.index[self.negative]
         norm[reversed_] = 1 - norm[reversed_]
-        return norm + 1e-4
+        return norm + float(reference.dbt_var("entropy_shift"))
 
     def score(self, components: pd.DataFrame) -> pd.Series:
         return (self.standardize(components) * self.weights).sum(axis=1)
@@ -78,7 +78,8 @@ class EntropyFit:
 def entropy_fit(components: pd.DataFrame, index: str = INDEX) -> EntropyFit:
     """Entropy weights of an index's indicators (``index`` in ref_index_indicator, the
     resilience index by default) over the panel: min-max standardization (reversed for negative
-    indicators, plus 1e-4), p = x/sum(x), e = -sum(p ln p)/ln(N), w = (1-e)/sum(1-e)."""
+    indicators, plus the dbt variable entropy_shift), p = x/sum(x), e = -sum(p ln p)/ln(N),
+    w = (1-e)/sum(1-e)."""
     spec = reference.index_indicators(index).set_index("indicator")
     x = components[spec.index]
     fit = EntropyFit(x.min(), x.max(), spec["direction"] == "negative",

@@ -49,8 +49,6 @@ from models_py.generate import mrio_files
 from models_py.generate.latent import gdppc, population
 from models_py.generate.mrio_world import CLASSES, MrioWorld, great_circle_km
 
-PERIODS = ((2012, 2015), (2015, 2017))
-PERIOD_NAMES = ("2012-2015", "2015-2017")
 HSR_FIRST_YEAR, HSR_LAST_YEAR = 2008, 2017
 BAIDU_ENCODINGS = {2013: "gbk", 2014: "utf-8-sig", 2016: "gbk"}
 STATION_SUFFIXES = ("站", "东站", "南站", "西站", "北站")
@@ -90,6 +88,12 @@ class HsrStage:
 class HsrNetwork:
     stages: list[HsrStage]
     station_city: dict[str, str] = field(default_factory=dict)  # station -> city_id
+
+
+def periods() -> list[tuple[int, int]]:
+    """S003's periods as (first year, last year), in order (``ref_s003_period``)."""
+    p = reference.s003_periods()
+    return list(zip(p["first_year"].astype(int), p["last_year"].astype(int)))
 
 
 def _line_abbr(short: str) -> str:
@@ -312,7 +316,7 @@ def write_baidu(folder: Path, values: np.ndarray, short: list[str], years: list[
 def _period_means(values: np.ndarray, years: list[int]) -> list[np.ndarray]:
     """Mean over each period's years of a (..., years) array."""
     out = []
-    for a, b in PERIODS:
+    for a, b in periods():
         idx = [k for k, y in enumerate(years) if a <= y <= b]
         out.append(values[..., idx].mean(axis=-1))
     return out
@@ -467,7 +471,7 @@ def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int,
     bar.update()
 
     bar.set_postfix_str("planted transfers")
-    gpc = [np.mean([gdppc(lat_c, y) for y in range(a, b + 1)], axis=0) for a, b in PERIODS]
+    gpc = [np.mean([gdppc(lat_c, y) for y in range(a, b + 1)], axis=0) for a, b in periods()]
     down = [g[:, None] > g[None, :] for g in gpc]
 
     sectors = reference.sectors().set_index("sector_code").loc[list(sc.sector_codes)]
@@ -534,7 +538,7 @@ def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int,
     truth = {
         "cities": n,
         "pairs": int(off.sum()),
-        "periods": list(PERIOD_NAMES),
+        "periods": list(reference.s003_periods()["period"]),
         "definitions": __doc__.split("Definitions the planted effects are written against")[1]
         .strip(),
         "expected_signs": _expected_signs(),
@@ -603,12 +607,13 @@ def _examples(cities: pd.DataFrame, hsr, info, down, realized, rng, k: int = 12)
         if tuple(p) not in picks:
             picks.append(tuple(p))
     out = []
+    period_names = reference.s003_periods()["period"]
     for i, j in picks:
-        for p in range(2):
+        for p in range(len(realized)):
             t_c = realized[p][j, :, i]
             t = float(t_c.sum())
             out.append({
-                "city_i": names[i], "city_j": names[j], "period": PERIOD_NAMES[p],
+                "city_i": names[i], "city_j": names[j], "period": period_names[p],
                 "connectivity_HSR": float(hsr[p][i, j]), "connectivity_I": float(info[p][i, j]),
                 "down_gradient": bool(down[p][i, j]), "T": t, "IT": float(_signed_log(t)),
                 "IT_direction": int(t > 0),

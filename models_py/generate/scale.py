@@ -1,7 +1,7 @@
 """Sizes of the embedded default: ``full`` (the real rosters) and ``small`` (for tests)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from models_py import reference
 
@@ -29,10 +29,15 @@ class Scale:
     sector_codes: tuple[str, ...]    # MRIO sectors
     county_ids: tuple[str, ...]      # counties of the county yearbook and firm records
     firms_per_county: int            # average firms per county-year in the firm records
-    city_years: tuple[int, ...] = tuple(range(2010, 2024))
-    county_years: tuple[int, ...] = tuple(range(1998, 2008))
-    mrio_years: tuple[int, ...] = (2012, 2015, 2017)
-    baidu_years: tuple[int, ...] = tuple(range(2012, 2018))
+    city_years: tuple[int, ...] = field(                 # the dbt panel windows
+        default_factory=lambda: reference.panel_years("city_panel"))
+    county_years: tuple[int, ...] = field(
+        default_factory=lambda: reference.panel_years("county_panel"))
+    mrio_years: tuple[int, ...] = field(                 # the years S003's periods run between
+        default_factory=reference.s003_table_years)
+    baidu_years: tuple[int, ...] = field(                # every year of S003's periods
+        default_factory=lambda: tuple(range(min(reference.s003_table_years()),
+                                            max(reference.s003_table_years()) + 1)))
 
 
 def get_scale(name: str) -> Scale:

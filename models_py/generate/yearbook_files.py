@@ -30,12 +30,9 @@ MONEY = ("地区生产总值", "地方一般公共预算收入", "地方一般�
 PERSONS = ("年末户籍人口", "年末常住人口", "城镇单位从业人员期末人数")
 USD = ("当年实际使用外资金额", "货物进口额", "货物出口额")
 
-COUNTY_INDICATORS = (
-    ("地区生产总值", "gdp", "万元"),
-    ("年末户籍人口", "pop_registered", "万人"),
-    ("城镇居民人均可支配收入", "urban_income", "元"),
-    ("农村居民人均纯收入", "rural_income", "元"),
-)
+# The county world's column of each canonical variable whose name differs from it.
+COUNTY_WORLD_COLUMN = {"urban_disposable_income": "urban_income",
+                       "rural_net_income": "rural_income"}
 
 
 def _units(unit: str, indicators) -> dict[str, str]:
@@ -148,10 +145,23 @@ def convert(values: np.ndarray, indicator: str, from_unit: str, to_unit: str) ->
 def city_indicators() -> list[tuple[str, str, str]]:
     """The city yearbook's indicators in contract order: (indicator, world variable, the unit the
     world holds it in, which is the first catalog unit of the indicator)."""
-    catalog = reference.table("ref_variable_catalog").drop_duplicates("indicator")
-    first_unit = dict(zip(catalog["indicator"], catalog["unit"].fillna("")))
     rows = reference.city_panel_indicators("city_yearbook")
+    first_unit = _first_catalog_units()
     return [(i, v, first_unit[i]) for i, v in zip(rows["indicator"], rows["variable"])]
+
+
+def county_indicators() -> list[tuple[str, str, str]]:
+    """The county yearbook's indicators in order (``ref_county_panel_indicator``): (indicator,
+    column of the county world, the unit the world holds it in: the first catalog unit)."""
+    rows = reference.county_panel_indicators()
+    first_unit = _first_catalog_units()
+    return [(i, COUNTY_WORLD_COLUMN.get(v, v), first_unit[i])
+            for i, v in zip(rows["indicator"], rows["variable"])]
+
+
+def _first_catalog_units() -> dict[str, str]:
+    catalog = reference.table("ref_variable_catalog").drop_duplicates("indicator")
+    return dict(zip(catalog["indicator"], catalog["unit"].fillna("")))
 
 
 def _write_edition(path_stem: Path, table: Table, ed: Edition, year: int) -> Path:
@@ -237,7 +247,7 @@ def write_county_yearbook(out_dir: Path, county: CountyWorld, year: int, seed: i
     header = [ed.first_cell, "行政区划代码"]
     columns = [roster.loc[ids, "county_name"].to_numpy(object), ids]
     places, markers = [None, None], [None, None]
-    for indicator, variable, unit in COUNTY_INDICATORS:
+    for indicator, variable, unit in county_indicators():
         values = convert(panel[variable].to_numpy(float), indicator, unit, unit)
         header.append(f"{indicator}({unit})")
         columns.append(values)

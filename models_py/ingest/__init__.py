@@ -36,23 +36,23 @@ from models_py.ingest.result import LoadResult
 class Source:
     folder: str                 # landing sub-folder
     loader: Callable[..., LoadResult]   # reads and validates the source's files (raw_dir[, year])
-    tables: tuple[str, ...]     # the raw tables a load replaces
+    tables: tuple[str, ...]     # the raw tables a load replaces (schema.RAW_SCHEMA)
     yearly: bool = False        # one file per year; the loader takes ``year``, and every table
                                 # has a ``year`` column holding the file's year
 
 
-SOURCES: dict[str, Source] = {
-    "city_yearbook": Source("yearbook", yearbook.load_city, ("city_yearbook",), yearly=True),
-    "county_yearbook": Source("yearbook", yearbook.load_county, ("county_yearbook",),
-                              yearly=True),
-    "eps": Source("eps", eps.load, ("eps",)),
-    "ceads_mrio": Source("ceads", ceads.load,
-                         ("ceads_region", "ceads_sector", "ceads_intermediate", "ceads_final_use",
-                          "ceads_row_totals", "ceads_footer"), yearly=True),
-    "baidu_index": Source("baidu_index", baidu.load, ("baidu_index",), yearly=True),
-    "hsr": Source("hsr", hsr.load, ("hsr_line_stage", "hsr_line_station", "hsr_station")),
-    "policy_texts": Source("policy_texts", policy.load, ("policy_document",)),
-    "asif": Source("asif", asif.load, ("asif_firm_year",)),
+SOURCES: dict[str, Source] = {   # the tables of each come from schema.RAW_SCHEMA
+    "city_yearbook": Source("yearbook", yearbook.load_city,
+                            schema.source_tables("city_yearbook"), yearly=True),
+    "county_yearbook": Source("yearbook", yearbook.load_county,
+                              schema.source_tables("county_yearbook"), yearly=True),
+    "eps": Source("eps", eps.load, schema.source_tables("eps")),
+    "ceads_mrio": Source("ceads", ceads.load, schema.source_tables("ceads_mrio"), yearly=True),
+    "baidu_index": Source("baidu_index", baidu.load, schema.source_tables("baidu_index"),
+                          yearly=True),
+    "hsr": Source("hsr", hsr.load, schema.source_tables("hsr")),
+    "policy_texts": Source("policy_texts", policy.load, schema.source_tables("policy_texts")),
+    "asif": Source("asif", asif.load, schema.source_tables("asif")),
 }
 
 

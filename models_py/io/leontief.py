@@ -64,11 +64,6 @@ def inverse_output(GO: np.ndarray) -> np.ndarray:
     return np.divide(1.0, GO, out=np.zeros_like(GO), where=GO != 0)
 
 
-def technical_coefficients(Z: np.ndarray, GO: np.ndarray) -> np.ndarray:
-    """A = Z diag(1/GO), a new array."""
-    return np.multiply(Z, inverse_output(GO)[None, :], order="F")
-
-
 def final_demand(table: MrioTable) -> np.ndarray:
     """y: n x regions, column j the sum of city j's five final-use categories."""
     return table.Y_cat.sum(axis=2)
@@ -117,19 +112,6 @@ def _lu_in_place(M: np.ndarray):
                                   check_finite=False), False
 
 
-def leontief_inverse(table: MrioTable, *, threads: int | None = None) -> np.ndarray:
-    """L = (I - A)^-1, explicitly: the same factorization, then a solve for each of the n
-    columns of I (about three times the factorization's work) into one more n x n array.
-    Only for users who need L itself; X needs only :func:`solve_output`."""
-    n = table.n
-    M = _identity_minus_a(np.array(table.Z, order="F"), table.GO)
-    with threadpool_limits(limits=threads or default_threads(), user_api="blas"):
-        factors, transposed = _lu_in_place(M)
-        return scipy.linalg.lu_solve(factors, np.eye(n, order="F"),
-                                     trans=1 if transposed else 0, overwrite_b=True,
-                                     check_finite=False)
-
-
 def sector_classes(sectors: Iterable[str]) -> dict[str, np.ndarray]:
     """Class -> boolean mask over ``sectors`` (reference.sectors().factor_intensity)."""
     ref = reference.sectors().set_index("sector_code")["factor_intensity"]
@@ -144,13 +126,6 @@ def city_output(solution: Solution) -> CityOutput:
     masks = sector_classes(solution.sectors)
     return CityOutput(solution.year, solution.regions, cube.sum(axis=1),
                       {c: cube[:, mask, :].sum(axis=1) for c, mask in masks.items()})
-
-
-def city_outputs(tables: Iterable[MrioTable], *, overwrite: bool = True,
-                 threads: int | None = None) -> list[CityOutput]:
-    """City output of each table. ``tables`` may be a generator reading one file at a time:
-    with ``overwrite`` only one table's n x n block is held at any moment."""
-    return [city_output(solve_output(t, overwrite=overwrite, threads=threads)) for t in tables]
 
 
 def signed_log(T: np.ndarray) -> np.ndarray:

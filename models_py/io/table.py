@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models_py.ingest.ceads_table import FINAL_USE, VALUE_ADDED, CeadsBlocks, Provenance
+from models_py.ingest.ceads.table import FINAL_USE, VALUE_ADDED, CeadsBlocks, Provenance
 
 _Z_ROWS = 1 << 7                      # rows of Z per streamed batch (13 MB at full size)
 _CELLS = 1 << 16                      # final-use cells per streamed batch

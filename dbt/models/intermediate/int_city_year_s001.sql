@@ -9,7 +9,7 @@ with sample_cities as (
 
 study_years as (
     select cast(year as integer) as year
-    from range({{ var('s001_first_year', 2012) }}, {{ var('s001_last_year', 2023) }} + 1) as years (year)
+    from range({{ var('s001_first_year') }}, {{ var('s001_last_year') }} + 1) as years (year)
 ),
 
 spine as (

@@ -17,7 +17,7 @@ with yearbook_cities as (
 
 panel_years as (
     select cast(year as integer) as year
-    from range({{ var('city_panel_first_year', 2010) }}, {{ var('city_panel_last_year', 2023) }} + 1) as years (year)
+    from range({{ var('city_panel_first_year') }}, {{ var('city_panel_last_year') }} + 1) as years (year)
 ),
 
 city_years as (

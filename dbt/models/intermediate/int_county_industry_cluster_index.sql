@@ -24,7 +24,7 @@ with firms as (
         year,
         cic4,
         registration_type between '170' and '174'
-            and coalesce(employment < {{ var('small_firm_max_employment', 300) }}, false)
+            and coalesce(employment < {{ var('small_firm_max_employment') }}, false)
             as is_small_private
     from {{ ref('stg_asif_firm_year') }}
 ),
@@ -67,13 +67,13 @@ indexed as (
 
 select
     *,
-    dbi >= {{ var('cluster_min_dbi', 10) }}
-        and n_firms >= {{ var('cluster_min_firms', 8) }}
-        and county_share >= {{ var('cluster_min_county_share', 0.15) }}
+    dbi >= {{ var('cluster_min_dbi') }}
+        and n_firms >= {{ var('cluster_min_firms') }}
+        and county_share >= {{ var('cluster_min_county_share') }}
         as is_cluster,
-    dbi >= {{ var('cluster_min_dbi', 10) }}
-        and n_firms >= {{ var('cluster_min_firms', 8) }}
-        and county_share >= {{ var('cluster_min_county_share', 0.15) }}
-        and small_private_share >= {{ var('entrepreneurial_min_share', 0.5) }}
+    dbi >= {{ var('cluster_min_dbi') }}
+        and n_firms >= {{ var('cluster_min_firms') }}
+        and county_share >= {{ var('cluster_min_county_share') }}
+        and small_private_share >= {{ var('entrepreneurial_min_share') }}
         as is_entrepreneurial_cluster
 from indexed

@@ -20,8 +20,8 @@ select
     county_id,
     year,
     any_value(county_firms) as n_firms,
-    coalesce(max(dbi) filter (where industry_firms >= {{ var('cluster_min_firms', 8) }}), 0) as cluster_index,
-    arg_max(cic4, dbi) filter (where industry_firms >= {{ var('cluster_min_firms', 8) }})
+    coalesce(max(dbi) filter (where industry_firms >= {{ var('cluster_min_firms') }}), 0) as cluster_index,
+    arg_max(cic4, dbi) filter (where industry_firms >= {{ var('cluster_min_firms') }})
         as cluster_index_industry,
     count(*) filter (where is_cluster) as n_cluster_industries,
     count(*) filter (where is_entrepreneurial_cluster) as n_entrepreneurial_cluster_industries,

@@ -1,5 +1,7 @@
 -- County yearbook variables per county and year (long), 1998-2007, with interior gaps of each
--- county's series filled by linear interpolation and flagged (as for the city panel).
+-- county's series filled by linear interpolation and flagged (as for the city panel). The
+-- variables are those of the indicators of ref_county_panel_indicator (ref_variable_catalog
+-- maps each to its variable).
 with yearbook_counties as (
     select distinct county_id
     from {{ ref('stg_county_yearbook') }}
@@ -7,13 +9,13 @@ with yearbook_counties as (
 
 panel_years as (
     select cast(year as integer) as year
-    from range({{ var('county_panel_first_year', 1998) }}, {{ var('county_panel_last_year', 2007) }} + 1) as years (year)
+    from range({{ var('county_panel_first_year') }}, {{ var('county_panel_last_year') }} + 1) as years (year)
 ),
 
 variables as (
-    select * from (values
-        ('gdp'), ('pop_registered'), ('urban_disposable_income'), ('rural_net_income')
-    ) as definitions (variable)
+    select distinct catalog.variable
+    from {{ ref('ref_county_panel_indicator') }} as panel
+    join {{ ref('ref_variable_catalog') }} as catalog using (indicator)
 ),
 
 observed as (

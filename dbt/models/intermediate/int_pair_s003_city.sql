@@ -1,5 +1,6 @@
 -- Cities of study S003: regions of every CEADs city MRIO table (2012, 2015 and 2017) that are
--- yearbook cities with a row in the city-year panel in every year 2012-2017. Regions outside the
+-- yearbook cities with a row in the city-year panel in every year of S003's periods
+-- (ref_s003_period: 2012-2017). Regions outside the
 -- yearbook (autonomous prefectures, 地区, 盟) and cities that became prefecture-level during the
 -- period (儋州市 2015) are left out, as the seed leaves out cities with administrative changes.
 with ceads_tables as (
@@ -14,12 +15,17 @@ ceads_regions as (
     having count(distinct year) = (select n_tables from ceads_tables)
 ),
 
-yearbook_2012_2017 as (
+period_years as (
+    select min(first_year) as first_year, max(last_year) as last_year
+    from {{ ref('ref_s003_period') }}
+),
+
+yearbook_every_period_year as (
     select city_id
-    from {{ ref('int_pair_city_inputs') }}
-    where year between 2012 and 2017
-    group by city_id
-    having count(distinct year) = 6
+    from {{ ref('int_pair_city_inputs') }}, period_years
+    where year between period_years.first_year and period_years.last_year
+    group by city_id, period_years.first_year, period_years.last_year
+    having count(distinct year) = period_years.last_year - period_years.first_year + 1
 )
 
 select
@@ -29,5 +35,5 @@ select
     ref_city.longitude,
     ref_city.latitude
 from ceads_regions
-inner join yearbook_2012_2017 using (city_id)
+inner join yearbook_every_period_year using (city_id)
 inner join {{ ref('ref_city') }} as ref_city using (city_id)

@@ -67,7 +67,7 @@ select
     municipality_provinces.province_id is not null as is_municipality,
     municipality_provinces.province_id is null
         and coalesce(balance.n_cities, 0) >= 2
-        and city_sums.year between {{ var('s000_first_year', 2013) }} and {{ var('s000_last_year', 2022) }}
+        and city_sums.year between {{ var('s000_first_year') }} and {{ var('s000_last_year') }}
         as in_s000_sample,
     balance.theil,
     balance.cv,

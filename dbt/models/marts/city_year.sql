@@ -71,7 +71,7 @@ select
     -- heterogeneity
     cities.size_class,
     cities.is_megacity_or_super_large,
-    cities.large_in_2012,
+    cities.large_in_first_year,
     pre_policy_institutions.ip_protection_pre,
     pre_policy_institutions.ip_protection_pre > institution_medians.ip_protection_median
         as high_ip_protection,

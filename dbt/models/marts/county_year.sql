@@ -29,7 +29,7 @@ county_years as (
     select county_id, year from yearbook
     union
     select county_id, year from clusters
-    where year between {{ var('county_panel_first_year', 1998) }} and {{ var('county_panel_last_year', 2007) }}
+    where year between {{ var('county_panel_first_year') }} and {{ var('county_panel_last_year') }}
 ),
 
 counties as (

@@ -9,16 +9,31 @@ names_by_city as (
 ),
 
 -- Resident population, or registered population where the yearbook lacks it (the panel's
--- `population`, flagged by `population_source`).
+-- `population`, flagged by `population_source`), over the S001 years.
 population as (
     select
         city_id,
-        avg(population) filter (where year between 2012 and 2023) as population_mean_2012_2023,
-        max(population) filter (where year = 2012) as population_2012,
-        count(*) filter (where year between 2012 and 2023
+        avg(population) filter (where year between {{ var('s001_first_year') }}
+                                and {{ var('s001_last_year') }}) as population_mean,
+        max(population) filter (where year = {{ var('s001_first_year') }}) as population_first_year,
+        count(*) filter (where year between {{ var('s001_first_year') }} and {{ var('s001_last_year') }}
                          and population_source = 'registered') as registered_population_years
     from {{ ref('int_city_year_panel') }}
     group by city_id
+),
+
+-- The size classes of ref_city_size_class, each from its lower bound to the next class's.
+size_classes as (
+    select
+        size_class,
+        min_population,
+        lead(min_population) over (order by min_population) as next_min_population,
+        large = 1 as large
+    from {{ ref('ref_city_size_class') }}
+),
+
+large_city_min_population as (
+    select min(min_population) as min_population from size_classes where large
 )
 
 select
@@ -37,21 +52,20 @@ select
     roster.in_s001 = 1 as in_s001,
     roster.in_ceads = 1 as in_ceads,
     population.city_id is not null as in_yearbook,
-    population.population_mean_2012_2023,
-    population.population_2012,
+    population.population_mean,
+    population.population_first_year,
     population.registered_population_years,
-    -- size classes of the State Council's 2014 city-size standard, on mean population
-    -- 2012-2023 (万人)
-    case
-        when population.population_mean_2012_2023 >= 1000 then 'megacity'
-        when population.population_mean_2012_2023 >= 500 then 'super_large'
-        when population.population_mean_2012_2023 >= 100 then 'large'
-        when population.population_mean_2012_2023 >= 50 then 'medium'
-        when population.population_mean_2012_2023 < 50 then 'small'
-    end as size_class,
-    population.population_mean_2012_2023 >= 500 as is_megacity_or_super_large,
-    -- the embedded default's large city: population of at least 500万 in 2012
-    population.population_2012 >= 500 as large_in_2012
+    -- the size class of the mean population (万人)
+    size_classes.size_class,
+    size_classes.large as is_megacity_or_super_large,
+    -- the embedded default's large city: a large size class's population in the first year
+    population.population_first_year >= large_city_min_population.min_population
+        as large_in_first_year
 from roster
 join names_by_city using (city_id)
 left join population using (city_id)
+left join size_classes
+    on population.population_mean >= size_classes.min_population
+    and (size_classes.next_min_population is null
+         or population.population_mean < size_classes.next_min_population)
+cross join large_city_min_population

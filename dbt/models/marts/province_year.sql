@@ -20,7 +20,7 @@ provinces as (
 urbanization_2013 as (
     select province_id, urbanization_rate as urbanization_rate_2013
     from sample
-    where year = {{ var('s000_first_year', 2013) }}
+    where year = {{ var('s000_first_year') }}
 ),
 
 urbanization_median as (

@@ -32,6 +32,7 @@ import pyfixest as pf
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
+from models_py.estimate import pyfixest_model
 from models_py.estimate.estimators import event_study, timing
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov
@@ -135,11 +136,10 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
         warnings.simplefilter("ignore")
         stage2 = pf.feols(f"{RESIDUAL} {second}", data=sample, vcov="iid", drop_intercept=True)
     x1 = first_stage_design(sample, controls, [unit, period])
-    vcov, n_clusters = gmm_vcov(x1, untreated[keep], np.asarray(stage2._X, float), u1,
+    vcov, n_clusters = gmm_vcov(x1, untreated[keep], pyfixest_model.design(stage2), u1,
                                 np.asarray(stage2.resid(), float), sample,
                                 spec.cluster or unit)
-    stage2._vcov, stage2._G = vcov, [n_clusters]
-    stage2.get_inference()
+    pyfixest_model.replace_vcov(stage2, vcov, n_clusters)
     formula = f"{first} ; {second}"
     est = from_pyfixest(stage2, formula)
     est.r2 = est.r2_within = float("nan")   # a second stage on imputed residuals has no R²

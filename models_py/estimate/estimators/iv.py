@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from models_py.estimate import pyfixest_model
 from models_py.estimate.estimators import ols, timing, wild_bootstrap, within
 from models_py.estimate.specs import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
@@ -100,8 +101,7 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
                            data[instruments(spec)].to_numpy(float),
                            data[list(spec.control_vars)].to_numpy(float), fe,
                            data[spec.cluster or spec.fixed_effects[0]].to_numpy())
-    est.statistics.update({**kp, "effective_f": float(model._eff_F),
-                           "first_stage_f": float(model._f_stat_1st_stage)})
+    est.statistics.update({**kp, **pyfixest_model.first_stage_statistics(model)})
     if wild_bootstrap.settings(spec):
         est.terms = wild_bootstrap.attach(est.terms, {spec.regressors[0]: anderson_rubin_p(
             data, spec)})

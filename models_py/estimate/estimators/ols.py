@@ -36,7 +36,7 @@ def feols(formula: str, data: pd.DataFrame, spec: Spec, keep_data: bool = False,
 def reported(model, names) -> dict[str, str]:
     """The model's coefficients that report the given terms: raw name -> term name."""
     wanted = set(names)
-    return {raw: term_name(raw)[0] for raw in model._coefnames
+    return {raw: term_name(raw)[0] for raw in model.coef().index
             if term_name(raw)[0] in wanted}
 
 

@@ -1,6 +1,6 @@
 """Numbers written as text (xsd:double: decimal or scientific notation) converted to float64
 exactly as Python's ``float()`` does, compiled with numba for the sheet scanner
-(:mod:`models_py.ingest.ceads_xlsx_scan`).
+(:mod:`models_py.ingest.ceads.xlsx_scan`).
 
 Clinger's fast path takes a significand below 2^53 with a power of ten up to 22 (one exact
 multiplication or division); the Eisel-Lemire algorithm, with a 128-bit table of powers of ten

@@ -2,7 +2,7 @@
 
 ``ceads/ceads_city_mrio_<YYYY>.xlsx|.csv|.parquet``, one file per table year (two files for one
 year is an error). :func:`read_mrio` reads and checks one file (the layout is described in
-:mod:`models_py.ingest.ceads_table`, the checks in :mod:`models_py.ingest.ceads_layout`); the
+:mod:`models_py.ingest.ceads.table`, the checks in :mod:`models_py.ingest.ceads.layout`); the
 raw tables keep its blocks as they are:
 
 - ``ceads_region`` (year, position, city_id, region_name): regions in table order;
@@ -20,6 +20,10 @@ from the numpy blocks; repeated text columns are dictionary-encoded (DuckDB read
 VARCHAR). A full-size table year is about 2 GB of Arrow data, so the load hands the years over
 one at a time (:attr:`LoadResult.parts`): each is read and checked only when the writer asks
 for it, and written before the next is read.
+
+The modules of this package: ``table`` (the layout and the blocks a table is read into),
+``layout`` (the checks), ``columns`` (blocks from a column grid), one reader per format
+(``xlsx`` with its compiled ``xlsx_scan`` and ``xlsx_numbers``, ``csv``, ``parquet``).
 """
 from __future__ import annotations
 
@@ -30,12 +34,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from models_py.ingest.ceads_columns import assemble
-from models_py.ingest.ceads_csv import read_csv
-from models_py.ingest.ceads_parquet import read_parquet
-from models_py.ingest.ceads_table import (DEFAULT_TOLERANCE, FINAL_USE, FOOTER, VALUE_ADDED,
+from models_py.ingest.ceads.columns import assemble
+from models_py.ingest.ceads.csv import read_csv
+from models_py.ingest.ceads.parquet import read_parquet
+from models_py.ingest.ceads.table import (DEFAULT_TOLERANCE, FINAL_USE, FOOTER, VALUE_ADDED,
                                           CeadsBlocks, Provenance, file_year)
-from models_py.ingest.ceads_xlsx import read_xlsx
+from models_py.ingest.ceads.xlsx import read_xlsx
 from models_py.ingest.errors import IngestError
 from models_py.ingest.files import detect_encoding, files_by_year, only_year, source_files
 from models_py.ingest.progress import Progress, file_read, reporter
@@ -43,8 +47,6 @@ from models_py.ingest.result import LoadResult
 
 FOLDER = "ceads"
 PATTERN = r"ceads_city_mrio_\d{4}\.(xlsx|csv|parquet)"
-TABLES = ("ceads_region", "ceads_sector", "ceads_intermediate", "ceads_final_use",
-          "ceads_row_totals", "ceads_footer")
 
 
 def read_mrio(path: Path, *, year: int | None = None,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models_py.ingest.ceads_layout import Blocks, Columns, check_columns, check_rows, finish
-from models_py.ingest.ceads_table import FOOTER, CeadsBlocks, Sheet
+from models_py.ingest.ceads.layout import Blocks, Columns, check_columns, check_rows, finish
+from models_py.ingest.ceads.table import FOOTER, CeadsBlocks, Sheet
 
 
 @dataclass

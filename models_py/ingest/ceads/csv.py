@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from models_py.ingest.ceads_columns import ColumnGrid, nan_cells
-from models_py.ingest.ceads_table import FIRST_Z_COLUMN, HEADER_ROWS, Sheet, number, pad, text
+from models_py.ingest.ceads.columns import ColumnGrid, nan_cells
+from models_py.ingest.ceads.table import FIRST_Z_COLUMN, HEADER_ROWS, Sheet, number, pad, text
 from models_py.ingest.files import detect_encoding
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from models_py import reference
 from models_py.ingest import names
-from models_py.ingest.ceads_table import (FINAL_USE, FIRST_Z_COLUMN, FOOTER, HEADER_ROWS, TOTALS,
+from models_py.ingest.ceads.table import (FINAL_USE, FIRST_Z_COLUMN, FOOTER, HEADER_ROWS, TOTALS,
                                           VALUE_ADDED, CeadsBlocks, Provenance, Sheet, code,
                                           column_letter, text)
 from models_py.ingest.numbers import MISSING_MARKERS

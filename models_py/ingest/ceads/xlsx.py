@@ -3,7 +3,7 @@
 The package relations name the sheet's part and the shared-strings part. The four header rows
 come first (a short scan from the start of the sheet), which says where every block is; then one
 pass decompresses the sheet XML a chunk at a time in a background thread while
-:mod:`models_py.ingest.ceads_xlsx_scan` writes each number cell straight into its block. Peak
+:mod:`models_py.ingest.ceads.xlsx_scan` writes each number cell straight into its block. Peak
 memory is about the blocks themselves (1.5 GB at full size), and the pass takes about as long as
 decompressing the sheet.
 
@@ -28,9 +28,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from models_py.ingest import ceads_xlsx_scan as xs
-from models_py.ingest.ceads_layout import Blocks, Columns, check_columns, check_rows, finish
-from models_py.ingest.ceads_table import (FOOTER, HEADER_ROWS, SHEET_NAME, CeadsBlocks, Sheet,
+from models_py.ingest.ceads import xlsx_scan as xs
+from models_py.ingest.ceads.layout import Blocks, Columns, check_columns, check_rows, finish
+from models_py.ingest.ceads.table import (FOOTER, HEADER_ROWS, SHEET_NAME, CeadsBlocks, Sheet,
                                           number, pad, text)
 from models_py.ingest.errors import IngestError
 
@@ -148,7 +148,7 @@ def header_rows(path: Path) -> list[list[str]]:
 # ------------------------------------------------------------------------------ the scans
 
 class _Workbook:
-    """The table sheet of an open workbook, scanned by :func:`ceads_xlsx_scan.scan`."""
+    """The table sheet of an open workbook, scanned by :func:`xlsx_scan.scan`."""
 
     def __init__(self, sheet: Sheet, book: zipfile.ZipFile, part: str, strings: list[str]):
         self.sheet, self.book, self.part, self.strings = sheet, book, part, strings

@@ -16,7 +16,7 @@ any writer may use it, not one writer's habits:
   table the caller prepares), inline strings (``t="inlineStr"``), formula strings (``t="str"``),
   booleans, errors and ISO dates; a formula cell's cached ``<v>`` is its value;
 - numbers in decimal or scientific notation, converted exactly as Python's ``float()`` does
-  (:mod:`models_py.ingest.ceads_xlsx_numbers`); what that cannot decide with certainty goes
+  (:mod:`models_py.ingest.ceads.xlsx_numbers`); what that cannot decide with certainty goes
   back to Python as text.
 
 Cells the scanner does not turn into numbers itself (text, and numbers in the three label
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from models_py.ingest.ceads_xlsx_numbers import parse_number, space
+from models_py.ingest.ceads.xlsx_numbers import parse_number, space
 
 # scan() statuses
 NEED_MORE = 0     # the bytes end inside an element: call again with more, from the position

@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from models_py.ingest.ceads_columns import ColumnGrid, nan_cells
-from models_py.ingest.ceads_table import HEADER_ROWS, Sheet, number, pad, text
+from models_py.ingest.ceads.columns import ColumnGrid, nan_cells
+from models_py.ingest.ceads.table import HEADER_ROWS, Sheet, number, pad, text
 from models_py.ingest.errors import IngestError
 
 HEADER_KEY = b"ceads_header"
