@@ -56,8 +56,11 @@ study: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/python -m dagster_project.study $(STUDY) $(if $(TABLE),--table $(TABLE))
 
+# The suite on TEST_WORKERS pytest-xdist workers, one test module per work unit, the longest
+# modules first (tests/conftest.py orders them and shares the warehouse between the workers).
+TEST_WORKERS ?= 2
 test: $(BIN)/.installed dbt/target/manifest.json
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m dagster_project.definitions -h $(UI_HOST) -p $(UI_PORT)

@@ -52,9 +52,11 @@ class Site:
                    GX_ANALYTICS_ENABLED="False", TQDM_DISABLE="1", **extra)
         return env
 
-    def start_refresh(self) -> subprocess.Popen:
-        """`make refresh` in its own process group, its output (Dagster's log) on a pipe."""
-        return subprocess.Popen(["make", "-s", "-C", str(PROJECT), "refresh"], env=self.env(),
+    def start_refresh(self, *args: str) -> subprocess.Popen:
+        """`make refresh [args]` in its own process group, its output (Dagster's log) on a
+        pipe."""
+        return subprocess.Popen(["make", "-s", "-C", str(PROJECT), "refresh", *args],
+                                env=self.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
 
@@ -65,19 +67,23 @@ class Site:
                               timeout=timeout)
 
 
-def make_site(root: Path, raw_dir: Path, warehouse_db: Path) -> Site:
-    """A site whose warehouse and analysts' copy start as copies of a finished warehouse."""
+def make_site(root: Path, raw_dir: Path, warehouse_db: Path,
+              dagster_home: Path | None = None) -> Site:
+    """A site whose warehouse and analysts' copy start as copies of a finished warehouse, and
+    whose Dagster instance as a copy of ``dagster_home`` when given (else `make` creates it)."""
     site = Site(root, raw_dir)
     site.db.parent.mkdir(parents=True)
     shutil.copyfile(warehouse_db, site.db)
     shutil.copyfile(warehouse_db.with_name(warehouse_db.stem + "_read.duckdb"), site.copy)
+    if dagster_home is not None:
+        shutil.copytree(dagster_home, site.home)
     return site
 
 
-def kill_refresh_when(site: Site, seen, timeout: float = 600) -> str:
-    """Start `make refresh` and SIGKILL its whole process group (make, Dagster, dbt) as soon as
-    a line of its log satisfies ``seen``; returns the log up to then."""
-    proc = site.start_refresh()
+def kill_refresh_when(site: Site, seen, *args: str, timeout: float = 600) -> str:
+    """Start `make refresh [args]` and SIGKILL its whole process group (make, Dagster, dbt) as
+    soon as a line of its log satisfies ``seen``; returns the log up to then."""
+    proc = site.start_refresh(*args)
     lines, deadline = [], time.monotonic() + timeout
     for line in proc.stdout:
         lines.append(line)
@@ -180,13 +186,20 @@ READER_TABLES = ("raw._load_log", "raw.city_yearbook", "raw.ceads_intermediate",
                  "marts.city_pair_period", COEFFICIENTS)
 
 
-def read_until_stopped(db: str, out: str, stop: str, pause: str = "0.05") -> None:
+# Seconds between two queries of a reader: each query takes about a tenth of a second of CPU,
+# so the reader leaves most of the machine to the refresh it watches.
+READ_EVERY = 0.25
+
+
+def read_until_stopped(db: str, out: str, stop: str, pause: str = str(READ_EVERY)) -> None:
     """Query the DuckDB file ``db`` again and again, as an analyst's session would, each time
     on a new read-only connection closed after the query, ``pause`` seconds apart, until the
-    file ``stop`` exists; one JSON line per query: the tables' counts and hashes, or the
-    error."""
+    file ``stop`` exists, and once more after; one JSON line per query: the tables' counts and
+    hashes, or the error."""
     with open(out, "w", encoding="utf-8") as log:
-        while not os.path.exists(stop):
+        stopping = False
+        while not stopping:
+            stopping = os.path.exists(stop)
             record = {"inode": os.stat(db).st_ino}
             try:
                 with duckdb.connect(db, read_only=True) as con:
@@ -198,10 +211,11 @@ def read_until_stopped(db: str, out: str, stop: str, pause: str = "0.05") -> Non
                 record["error"] = f"{type(exc).__name__}: {exc}"
             log.write(json.dumps(record) + "\n")
             log.flush()
-            time.sleep(float(pause))
+            if not stopping:
+                time.sleep(float(pause))
 
 
-def start_reader(db: Path, work: Path, pause: float = 0.05
+def start_reader(db: Path, work: Path, pause: float = READ_EVERY
                  ) -> tuple[subprocess.Popen, Path, Path]:
     """A second process running :func:`read_until_stopped` on ``db``: the process, the file
     it records its queries in, and the file that stops it."""

@@ -125,7 +125,7 @@ def test_a_study_s_sources_are_what_its_lineage_needs():
 
 
 def test_the_materialization_metadata_shows_the_same_record(warehouse):
-    (event,) = [e for e in warehouse.result.get_asset_materialization_events()
+    (event,) = [e for e in warehouse.materializations()
                 if e.asset_key.path == ["results", "s003_baseline"]]
     metadata = event.materialization.metadata
     assert metadata["audit"].value == _audits(warehouse, "s003_baseline")[0]

@@ -39,14 +39,14 @@ def copy(warehouse, tmp_path) -> Path:
     return db
 
 
-def _metadata(result) -> dict[str, dict]:
+def _metadata(materializations) -> dict[str, dict]:
     return {e.asset_key.to_user_string(): {k: v.value for k, v in
                                           e.materialization.metadata.items()}
-            for e in result.get_asset_materialization_events()}
+            for e in materializations}
 
 
 def test_assets_report_row_counts_and_seconds(warehouse):
-    meta = _metadata(warehouse.result)
+    meta = _metadata(warehouse.materializations())
     tables = warehouse.query("SELECT table_schema || '.' || table_name AS t FROM "
                              "information_schema.tables")["t"].tolist()   # and views
     owned = [k for k in meta if k.startswith(("io/", "results/"))]
@@ -66,7 +66,7 @@ def test_assets_report_row_counts_and_seconds(warehouse):
     assert snapshot["seconds"] > 0 and snapshot["tables_and_views"] == len(tables)
     dbt_models = [k for k in meta if k.startswith("marts/")]
     assert dbt_models and all(meta[k]["Execution Duration"] > 0 for k in dbt_models)
-    for e in warehouse.result.get_asset_check_evaluations():
+    for e in warehouse.check_evaluations():
         if e.check_name.startswith("gx_"):
             assert e.metadata["rows"].value > 0 and e.metadata["seconds"].value >= 0
 
@@ -147,7 +147,7 @@ def test_a_many_spec_table_shows_each_spec_in_the_run_log(copy, warehouse, insta
 def test_dbt_tables_report_their_row_counts(warehouse):
     observed = {e.asset_key.to_user_string(): e.asset_observation_data.asset_observation
                 .metadata["dagster/row_count"].value
-                for e in warehouse.result.all_events if e.is_asset_observation}
+                for e in warehouse.events if e.is_asset_observation}
     for mart in ("city_year", "city_pair_period", "county_year"):
         count = warehouse.query(f"SELECT count(*) AS n FROM marts.{mart}")["n"][0]
         assert observed[f"marts/{mart}"] == count > 0

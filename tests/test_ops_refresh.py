@@ -1,11 +1,11 @@
 """A refresh killed part-way, and the refreshes after it, run as `make refresh` runs them (a
 subprocess with DAGSTER_HOME, WAREHOUSE_PATH, RAW_DATA_DIR and PUBLISH_DIR in a temporary site):
-the kill lands inside a raw load, then inside the dbt build; neither leaves the warehouse or the
-analysts' copy damaged; the next refresh clears the dead run, completes by itself while a second
-process queries the analysts' copy throughout and a third polls the warehouse file itself, and
-gives the same results as the first refresh of the same folder (raw tables and marts to the last
-bit; every results table: floats to 1e-12 relative to their column's largest value, everything
-else exactly); the warehouse does not grow.
+the kill lands inside the raw load of a one-source refresh, then inside the dbt build of a full
+one; neither leaves the warehouse or the analysts' copy damaged; the next refresh clears the
+dead run, completes by itself while a second process queries the analysts' copy throughout and
+a third polls the warehouse file itself, and gives the same results as the first refresh of the
+same folder (raw tables and marts to the last bit; every results table: floats to 1e-12
+relative to their column's largest value, everything else exactly); the warehouse does not grow.
 
 The tests run in order on one site, each starting where the one before left it.
 """
@@ -77,8 +77,9 @@ def assert_intact(site, before):
 
 
 def test_a_refresh_killed_inside_a_raw_load(refresh_site, before):
+    # `make refresh SOURCE=city_yearbook`: the load is the run's first step
     kill_refresh_when(refresh_site, lambda line: 'Started execution of step "load_city_yearbook"'
-                      in line)
+                      in line, "SOURCE=city_yearbook")
     killed = runs(refresh_site)[-1]
     assert killed["status"] == "STARTED"  # as the kill left it
     assert "load_city_yearbook" in killed["started"]
@@ -98,7 +99,7 @@ def test_the_next_refresh_clears_the_dead_run_and_is_killed_inside_the_dbt_build
     log = kill_refresh_when(refresh_site, tenth_dbt_model)
     first, second = runs(refresh_site)[-2:]
     assert first["status"] == "FAILURE"
-    assert f"Run {first['run_id']} of refresh_all was left unfinished" in log
+    assert f"Run {first['run_id']} of refresh_city_yearbook was left unfinished" in log
     assert "dbt_models" in second["started"] and "dbt_models" not in second["succeeded"]
     assert {"load_city_yearbook", "io_transfer"} <= set(second["succeeded"])
     assert_intact(refresh_site, before)

@@ -14,7 +14,7 @@ from support import digests
 
 @pytest.fixture(scope="module")
 def pipeline(warehouse):
-    return warehouse.result, warehouse.db, warehouse.raw_dir, warehouse.raw_digests, warehouse.truth
+    return warehouse, warehouse.db, warehouse.raw_dir, warehouse.raw_digests, warehouse.truth
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def con(warehouse):
 
 
 def test_every_check_ran_and_passed(pipeline):
-    evaluations = pipeline[0].get_asset_check_evaluations()
+    evaluations = pipeline[0].check_evaluations()
     names = {e.check_name for e in evaluations}
     assert {f"gx_{m}_{kind}" for m in ("city_year", "province_year", "county_year",
                                        "city_pair_period", "city_pair_year")

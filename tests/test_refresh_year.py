@@ -148,18 +148,16 @@ def test_refresh_command(tmp_path, monkeypatch):
             command(source, year)
 
 
-def test_make_refresh_of_one_year(warehouse, tmp_path):
+def test_make_refresh_of_one_year(fresh_site):
     """`make refresh SOURCE=county_yearbook YEAR=2006` as an operator runs it: one run that
     loads that year and materializes only what is downstream of the county yearbook."""
     from dagster._core.events import DagsterEventType
-    from ops_support import PROJECT, make_site
+    from ops_support import PROJECT
 
     from dagster_project.jobs import source_selection
     from dagster_project.definitions import defs
 
-    raw = tmp_path / "raw"
-    shutil.copytree(warehouse.raw_dir, raw)
-    site = make_site(tmp_path / "site", raw, warehouse.db)
+    site, raw = fresh_site, fresh_site.raw_dir
     other_years = ("SELECT count(*) n, sum(hash(t)) h FROM raw.county_yearbook t "
                    "WHERE year <> 2006")
     before = query(site.db, other_years)

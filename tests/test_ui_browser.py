@@ -2,8 +2,8 @@
 
 `make ui` is started the way an operator starts it, from an environment whose PATH holds only
 the system folders (not the virtual environment), against a site whose Dagster instance holds a
-finished `make refresh` of the small default. Debian's Chromium, headless and driven by
-Playwright, then checks what a reviewer auditing a published S003 table relies on: the table in
+finished run of every asset and check on the small default (the shared warehouse's run).
+Debian's Chromium, headless and driven by Playwright, then checks what a reviewer auditing a published S003 table relies on: the table in
 the asset graph with the raw sources upstream of it, its metadata preview rendered as a table,
 and the result of a blocking check. Screenshots go to the test's folder, and to UI_SCREENSHOTS
 when set (the README shows the ones in docs/).
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ops_support import PROJECT, runs
+from ops_support import PROJECT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless, as root, on a machine whose only network is loopback.
@@ -58,10 +58,7 @@ def stop_group(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def ui(refresh_site, tmp_path_factory):
-    """The URL of `make ui` serving the refreshed site on loopback."""
-    if not any(r["status"] == "SUCCESS" for r in runs(refresh_site)):
-        done = refresh_site.refresh()
-        assert done.returncode == 0, done.stderr[-3000:]
+    """The URL of `make ui` serving the site on loopback."""
     home = tmp_path_factory.mktemp("ui_home")
     port = free_port()
     env = {k: v for k, v in refresh_site.env().items()
