@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from models_py import reference
-from models_py.estimate.specs import and_, load_study, study_names
+from models_py.estimate.specs import load_study, study_names
+from models_py.estimate.study import and_
 
 BASE = {
     "study": "T001", "title": "A test study", "mart": "marts.city_year",

@@ -253,17 +253,24 @@ def _baseline_asset(study):
                 if a.key == dg.AssetKey(["results", "s001_baseline"]))
 
 
+def _materialize_edited_baseline(warehouse, tmp_path, edit):
+    """S001's baseline table asset, built from the study file as ``edit`` changes it, on a copy
+    of the session's warehouse: the run's result and the copy."""
+    study = _edited_study(tmp_path, edit)
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse.db, db)
+    result = materialize([_baseline_asset(study)], warehouse.raw_dir, db,
+                         publish_dir=tmp_path / "publish")
+    return result, db
+
+
 def test_a_yaml_edit_adds_a_column_and_changes_the_clustering(warehouse, tmp_path):
     def edit(doc):
         doc["defaults"]["cluster"] = "province_id"
         doc["names"]["province_id"] = "province"
         base = next(t for t in doc["tables"] if t["table"] == "baseline")
         base["columns"].append({"column": 3, "outcome": "resilience_index_innovation"})
-    study = _edited_study(tmp_path, edit)
-    db = tmp_path / "warehouse.duckdb"
-    shutil.copy(warehouse.db, db)
-    result = materialize([_baseline_asset(study)], warehouse.raw_dir, db,
-                         publish_dir=tmp_path / "publish")
+    result, db = _materialize_edited_baseline(warehouse, tmp_path, edit)
     assert result.success, failure_message(result)
     md = (tmp_path / "publish" / "s001" / "baseline.md").read_text(encoding="utf-8")
     assert "| (3)" in md and "Resilience — innovation / transformation" in md
@@ -282,11 +289,7 @@ def test_a_spec_without_rows_is_published_as_not_estimable(warehouse, tmp_path):
     def edit(doc):
         base = next(t for t in doc["tables"] if t["table"] == "baseline")
         base["columns"][1]["sample"] = "year > 3000"      # no row left to estimate on
-    study = _edited_study(tmp_path, edit)
-    db = tmp_path / "warehouse.duckdb"
-    shutil.copy(warehouse.db, db)
-    result = materialize([_baseline_asset(study)], warehouse.raw_dir, db,
-                         publish_dir=tmp_path / "publish")
+    result, db = _materialize_edited_baseline(warehouse, tmp_path, edit)
     assert result.success, failure_message(result)
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == "estimable" and not check.passed
@@ -303,12 +306,8 @@ def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
         base = next(t for t in doc["tables"] if t["table"] == "baseline")
         base["columns"][1]["cluster"] = "city_id+year+province_id"   # pyfixest: two ways at most
         doc["names"]["city_id+year+province_id"] = "city, year and province"
-    study = _edited_study(tmp_path, edit)
-    db = tmp_path / "warehouse.duckdb"
-    shutil.copy(warehouse.db, db)
     before = warehouse.query("SELECT * FROM results.s001_baseline")
-    result = materialize([_baseline_asset(study)], warehouse.raw_dir, db,
-                         publish_dir=tmp_path / "publish")
+    result, db = _materialize_edited_baseline(warehouse, tmp_path, edit)
     assert not result.success
     message = failure_message(result)
     assert "S001 table 'baseline': 1 of 2 specs failed" in message

@@ -41,7 +41,8 @@ from dagster_project.resources import WAREHOUSE_POOL, PublishFolder
 from models_py import audit, lineage, warehouse
 from models_py.estimate import run, schema
 from models_py.estimate.figures import figure_tables
-from models_py.estimate.specs import Study, load_studies
+from models_py.estimate.specs import load_studies
+from models_py.estimate.study import Study
 
 PREVIEW_CHARS = 60_000
 ESTIMABLE_CHECK = "estimable"

@@ -14,7 +14,8 @@ import duckdb
 
 from models_py import warehouse
 from models_py.estimate.run import RESULTS_SCHEMA, results_table
-from models_py.estimate.specs import Study, load_study, study_names
+from models_py.estimate.specs import load_study, study_names
+from models_py.estimate.study import Study
 
 TABLE_FILES = ("md", "html", "tex")
 FIGURE_FILES = ("png", "svg")

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from models_py.estimate.specs import Study  # noqa: E402
+from models_py.estimate.study import Study  # noqa: E402
 
 Reader = Callable[[str, str], pd.DataFrame]
 CI_COLUMNS = {90: ("ci90_low", "ci90_high"), 95: ("ci_low", "ci_high")}

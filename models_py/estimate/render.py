@@ -27,7 +27,7 @@ from tabulate import tabulate
 
 from models_py.estimate import estimators
 from models_py.estimate.estimators import wild_bootstrap
-from models_py.estimate.specs import Spec, Study
+from models_py.estimate.study import Spec, Study
 from models_py.estimate.tidy import not_estimable
 
 STARS = "*** p<0.01, ** p<0.05, * p<0.1."

@@ -34,7 +34,7 @@ import pandas as pd
 
 from models_py import warehouse
 from models_py.estimate import estimators, figures, render
-from models_py.estimate.specs import Study, sample_columns
+from models_py.estimate.study import Study, sample_columns
 from models_py.estimate.tidy import (COLUMNS, NOT_ESTIMABLE, STATISTIC_COLUMNS, coefficient_rows,
                                      not_estimable, not_estimable_row, statistic_rows)
 

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from models_py import lineage
 from models_py.estimate import estimators, figures
 from models_py.estimate.estimators.timing import Panel
-from models_py.estimate.specs import sample_columns
+from models_py.estimate.study import sample_columns
 
 SpecField = Literal["kind", "outcome", "regressors", "controls", "fixed_effects", "cluster",
                     "sample", "label", "options", "mart"]
@@ -271,7 +271,7 @@ def options(kind: str | None, values: dict, place: str) -> tuple[Panel | None, l
 
 def reference_problems(study, path: Path) -> list[str]:
     """What an expanded study refers to that does not exist or has no label (step 2 of the
-    module doc). ``study`` is a ``models_py.estimate.specs.Study``."""
+    module doc). ``study`` is a ``models_py.estimate.study.Study``."""
     out = []
     for info in study.tables:
         out += _table_problems(study, info, path)

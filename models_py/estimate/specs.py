@@ -1,5 +1,6 @@
-"""Regression specifications as data: a study's YAML (models_py/studies/<study>.yml) expanded
-into one :class:`Spec` per table column.
+"""Regression specifications as data: a study's YAML (models_py/studies/<study>.yml) checked and
+expanded into a :class:`~models_py.estimate.study.Study` with one
+:class:`~models_py.estimate.study.Spec` per table column.
 
 A spec names its estimator kind, outcome, regressors, control groups (expanded to variables
 through the study's ``control_groups``), fixed effects, cluster variable, sample (a pandas
@@ -35,117 +36,20 @@ The study files are read from ``STUDIES_DIR`` (default ``models_py/studies``).
 from __future__ import annotations
 
 import itertools
-import keyword
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
-from models_py import lineage, reference
-from models_py.ingest import SOURCES
+from models_py import reference
+from models_py.estimate import schema
+from models_py.estimate.study import Spec, Study, and_
 
 STUDIES_DIR = Path(__file__).resolve().parents[1] / "studies"   # the shipped study files
 
 SPEC_FIELDS = ("kind", "outcome", "regressors", "controls", "fixed_effects", "cluster", "sample",
                "label", "options")
-
-
-@dataclass(frozen=True)
-class Spec:
-    study: str
-    table: str
-    column: int
-    kind: str                            # estimator kind (models_py.estimate.estimators)
-    outcome: str
-    regressors: tuple[str, ...]
-    controls: tuple[str, ...]            # control groups, e.g. ("city1", "city2")
-    control_vars: tuple[str, ...]        # the variables of those groups
-    fixed_effects: tuple[str, ...]
-    cluster: str                         # CRV1 cluster variable, "a+b" two-way; "" = HC1
-    sample: str                          # pandas query; "" = all rows
-    label: str
-    mart: str = ""                       # the relation the spec is estimated on
-    complete: tuple[str, ...] = ()       # other columns a row needs (a table's common sample)
-    options: object = field(default=None, hash=False, compare=False)  # the kind's Options
-    meta: dict = field(default_factory=dict, hash=False, compare=False)  # expansion values
-
-    @property
-    def formula(self) -> str:
-        """The pyfixest formula ``outcome ~ regressors + controls | fixed effects``."""
-        rhs = " + ".join([*self.regressors, *self.control_vars]) or "1"
-        fe = " + ".join(self.fixed_effects)
-        return f"{self.outcome} ~ {rhs}" + (f" | {fe}" if fe else "")
-
-    @property
-    def vcov(self) -> dict | str:
-        """pyfixest's vcov argument: CRV1 by the cluster variable(s), else HC1."""
-        return {"CRV1": self.cluster} if self.cluster else "hetero"
-
-    @property
-    def variables(self) -> list[str]:
-        """Mart columns of the formula, fixed effects and cluster (interaction terms and two-way
-        clusters split)."""
-        names = [self.outcome, *self.regressors, *self.control_vars, *self.fixed_effects,
-                 *self.cluster.split("+"), *self.complete]
-        return list(dict.fromkeys(v.strip() for n in names if n for v in n.split(":")))
-
-
-@dataclass
-class Study:
-    name: str
-    mart: str
-    labels: dict
-    names: dict                          # variable -> how prose names it (table notes)
-    control_groups: dict
-    tables: list[dict]                   # table-level data (title, type, figure inputs, ...)
-    figures: list[dict]
-    specs: list[Spec]
-    expansions: dict = field(default_factory=dict)   # (table, key) -> expanded values
-
-    def table_specs(self, table: str) -> list[Spec]:
-        return [s for s in self.specs if s.table == table]
-
-    def table_info(self, table: str) -> dict:
-        try:
-            return next(t for t in self.tables if t["table"] == table)
-        except StopIteration:
-            raise KeyError(f"study {self.name} has no table {table!r} (tables: "
-                           f"{[t['table'] for t in self.tables]})") from None
-
-    def table_relations(self, table: str) -> list[str]:
-        """Every warehouse relation a table reads: its mart(s), its ``source`` and any spec
-        option naming a ``relation``."""
-        info = self.table_info(table)
-        out = [info.get("source") or info.get("mart") or self.mart]
-        for s in self.table_specs(table):
-            out += [s.mart, *s.options.relations()]
-        return list(dict.fromkeys(out))
-
-    def table_sources(self, table: str) -> list[str]:
-        """The raw sources a table is built from (dbt's lineage of the relations it reads)."""
-        return lineage.sources(self.table_relations(table))
-
-    @property
-    def sources(self) -> list[str]:
-        """The raw sources the study needs: those of its tables, derived from the lineage."""
-        found = {s for t in self.tables for s in self.table_sources(t["table"])}
-        return [s for s in SOURCES if s in found]
-
-    def label(self, name: str) -> str:
-        return str(self.labels.get(name, name))
-
-
-def sample_columns(sample: str) -> list[str]:
-    """The names a sample filter (a pandas query) mentions."""
-    words = sample.replace("(", " ").replace(")", " ").split()
-    return [w for w in words if w.isidentifier() and not keyword.iskeyword(w)]
-
-
-def and_(*conditions: str) -> str:
-    """Combine pandas query conditions with ``and`` (empty ones dropped)."""
-    parts = [c for c in conditions if c]
-    return " and ".join(f"({c})" if len(parts) > 1 else c for c in parts)
 
 
 def expansion_values(spec) -> list:
@@ -210,8 +114,6 @@ def _merge(*levels: dict) -> dict:
 def load_study(name: str = "s003", path: Path | None = None) -> Study:
     """Read, check and expand a study's YAML; raise ``schema.StudyFileError`` listing every
     problem of the file (each naming the table, column, key and the closest valid key)."""
-    from models_py.estimate import schema    # its estimator kinds import Spec from here
-
     path = Path(path or studies_dir() / f"{name.lower()}.yml")
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     problems = schema.shape_problems(doc, path)
@@ -276,13 +178,11 @@ def studies_dir() -> Path:
 def load_studies() -> list[Study]:
     """Every study of the study folder, checked; one error lists the problems of every file
     that fails its checks."""
-    from models_py.estimate.schema import StudyFileError
-
     studies, failed = [], []
     for name in study_names():
         try:
             studies.append(load_study(name))
-        except StudyFileError as exc:
+        except schema.StudyFileError as exc:
             failed.append(str(exc))
     if failed:
         raise ValueError("study files with problems (nothing was run):\n" + "\n".join(failed))

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from models_py.estimate import pyfixest_model
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 
 TERM_COLUMNS = ["term", "event_time", "estimate", "std_error", "t", "p", "ci_low", "ci_high",
                 "ci90_low", "ci90_high", "wild_p"]

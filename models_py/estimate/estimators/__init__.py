@@ -36,7 +36,7 @@ import pandas as pd
 from models_py import reference
 from models_py.estimate.estimators import (did_imputation, event_study, iv, ols, placebo,
                                            psm_did, spatial_did, vif, within)
-from models_py.estimate.specs import Spec, sample_columns
+from models_py.estimate.study import Spec, sample_columns
 from models_py.estimate.tidy import Estimate
 
 KINDS: dict[str, ModuleType] = {

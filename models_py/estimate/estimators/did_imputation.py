@@ -34,7 +34,7 @@ from scipy.sparse.linalg import spsolve
 
 from models_py.estimate import pyfixest_model
 from models_py.estimate.estimators import event_study, timing
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov
 
 RESIDUAL = "_imputation_residual"

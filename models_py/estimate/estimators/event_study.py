@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from models_py.estimate.estimators import ols, timing
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov, wald_test
 
 DEFAULT_MBAR = (0.0, 0.5, 1.0, 1.5, 2.0)

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from models_py.estimate import pyfixest_model
 from models_py.estimate.estimators import ols, timing, wild_bootstrap, within
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
 LABEL = "2SLS"

@@ -9,7 +9,7 @@ import pandas as pd
 import pyfixest as pf
 
 from models_py.estimate.estimators import timing, wild_bootstrap
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, term_name
 
 LABEL = "OLS"

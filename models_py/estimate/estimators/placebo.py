@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import Field
 
 from models_py.estimate.estimators import ols, timing, within
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
 LABEL = "Randomization inference"

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from models_py.estimate.estimators import ols, timing
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest
 
 EARTH_RADIUS_KM = 6371.0088

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 
 EVENT_TIME = "event_time"
 

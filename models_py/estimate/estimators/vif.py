@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models_py.estimate.estimators import timing
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 from models_py.estimate.tidy import TERM_COLUMNS, Estimate
 
 LABEL = "VIF"

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from models_py.estimate.specs import Spec
+from models_py.estimate.study import Spec
 
 CODES = "_wild_cluster"          # integer cluster codes (the bootstrap needs numbers)
 MAX_DUMMY_CELLS = 50_000_000     # rows x fixed-effect levels of the dense bootstrap design
