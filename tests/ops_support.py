@@ -269,8 +269,8 @@ def tables_state(con, catalog: str | None = None, version: int | None = None
     DuckLake snapshot ``version`` when given)."""
     prefix = f"{catalog}." if catalog else ""
     at = f" AT (VERSION => {int(version)})" if version is not None else ""
-    return {t: list(con.execute(f"SELECT count(*), sum(hash(x)) FROM {prefix}{t}{at} x"
-                                ).fetchone())
+    return {t: list(con.execute(f"SELECT count(*), sum(hash(x)) FROM "
+                                f"(SELECT * FROM {prefix}{t}{at}) x").fetchone())
             for t in READER_TABLES}
 
 

@@ -5,6 +5,7 @@ catalog's address and the data path queries it every second, as an analyst on an
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -44,13 +45,15 @@ def test_team_mode_settings_are_checked_against_their_schema(tmp_path):
         lake.settings({"WAREHOUSE_LAKE_CATALOG": "host=db", "WAREHOUSE_LAKE_DATA_PATH": "shared"})
 
 
-def test_the_preflight_stops_a_refresh_with_a_bad_team_setting(fresh_site):
-    env = fresh_site.env(WAREHOUSE_LAKE_CATALOG="host=db", WAREHOUSE_LAKE_KEEP="ten")
+def test_the_preflight_stops_a_refresh_with_a_bad_team_setting(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "WAREHOUSE_PATH": str(tmp_path / "w"),
+           "WAREHOUSE_LAKE_CATALOG": "host=db", "WAREHOUSE_LAKE_KEEP": "ten"}
     done = subprocess.run([sys.executable, "-m", "dagster_project.preflight"], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 3, done.stderr
     assert "WAREHOUSE_LAKE_DATA_PATH is not set" in done.stderr
     assert "WAREHOUSE_LAKE_KEEP: Input should be a valid integer" in done.stderr
+    assert not (tmp_path / "w").exists()  # stopped before anything was written
 
 
 def test_analysts_read_whole_refreshes_from_the_lake_while_a_refresh_writes_it(
