@@ -1,9 +1,9 @@
 """Instrument strength, identification and weak-instrument-robust inference of a 2SLS fit with
 one endogenous regressor d, L excluded instruments Z, k controls and fixed effects.
 
-Everything is computed on y, d and Z partialled on the controls and the fixed effects (demeaned
-by the fixed effects, then residualized on the demeaned controls; a constant when there are no
-fixed effects): ỹ, d̃, Z̃. The first stage is d̃ = Z̃ pi + u. Three variance conventions appear:
+Everything is computed on the rows pyfixest fits (singletons of a fixed effect dropped), on y,
+d and Z partialled on the controls and the fixed effects (demeaned by the fixed effects, then
+residualized on the demeaned controls; a constant when there are no fixed effects): ỹ, d̃, Z̃. The first stage is d̃ = Z̃ pi + u. Three variance conventions appear:
 
 - **The spec's variance** (HC1 without a cluster, CRV1 one- or two-way with one): the meat
   (:func:`.variance.cluster_sums`) times pyfixest's small-sample factor of the first-stage
@@ -194,6 +194,7 @@ def statistics(data: pd.DataFrame, spec: Spec, endogenous: str, instruments: lis
     """Every statistic of the module doc for a 2SLS estimate ``beta`` (standard error
     ``se``) of the effect of ``endogenous``."""
     controls, fe = list(spec.control_vars), list(spec.fixed_effects)
+    data = within.without_singletons(data, fe)
     p = partialled(data, spec.outcome, endogenous, instruments, controls, fe)
     first = first_stage_fit(data, spec, endogenous, instruments)
     ssc, df = pyfixest_model.small_sample_factor(first), pyfixest_model.df_t(first)

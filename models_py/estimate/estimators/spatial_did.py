@@ -27,7 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from models_py.estimate import pyfixest_model
-from models_py.estimate.estimators import ols, timing, variance
+from models_py.estimate.estimators import ols, timing, variance, within
 from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, term_name
 
@@ -124,6 +124,8 @@ def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     if lag_name(spec) not in spec.regressors:
         raise ValueError(f"list {lag_name(spec)!r} among the regressors of a spatial_did spec")
+    if spec.options.conley:           # the rows pyfixest fits, in order, for the scores
+        data = within.without_singletons(data, list(spec.fixed_effects))
     model = ols.feols(spec.formula, data, spec, keep_data=bool(spec.options.conley))
     est = from_pyfixest(model, spec.formula)
     est.statistics["cutoff_km"] = spec.options.weights.cutoff_km
