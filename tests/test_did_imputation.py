@@ -128,10 +128,12 @@ def test_pretrend_test_on_untreated_observations_with_the_coefficients_degrees_o
     n, g, k = len(untreated), untreated["unit"].nunique(), 3 + 1 + PERIODS
     v = bread @ (sums.T @ sums) @ bread * g / (g - 1) * (n - 1) / (n - k)
     f = coef[:3] @ np.linalg.solve(v[:3, :3], coef[:3]) / 3
-    assert stats["pretrend_f"] == pytest.approx(f, rel=1e-6)
-    assert stats["pretrend_leads"] == 3
+    assert stats["bjs_pretrend_f"] == pytest.approx(f, rel=1e-6)
+    assert stats["bjs_pretrend_leads"] == 3
     df = UNITS - 1
-    assert stats["pretrend_p"] == pytest.approx(sps.f.sf(f, 3, df), rel=1e-6)
+    assert stats["bjs_pretrend_p"] == pytest.approx(sps.f.sf(f, 3, df), rel=1e-6)
+    # the event study's own leads are tested on the same degrees of freedom
+    assert stats["pretrend_p"] == pytest.approx(sps.f.sf(stats["pretrend_f"], 2, df), rel=1e-8)
     terms = est.terms
     np.testing.assert_allclose(terms["p"], 2 * sps.t.sf(np.abs(terms["t"]), df), rtol=1e-8)
 

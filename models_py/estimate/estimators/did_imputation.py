@@ -30,11 +30,13 @@ Cameron, Gelbach and Miller: V_a + V_b - V_ab). The t tests and the pre-trend te
 degrees of freedom (G clusters, the smaller dimension of two).
 
 Options: ``dynamic: true`` estimates one effect per event time (``i(event_time, ref=r)`` with
-the ``window`` and ``reference`` of :mod:`.timing`) and BJS's pre-trend test: on the untreated
-observations only, the outcome on the fixed effects, the controls and dummies for the
--window[0] periods before adoption (event times -1 to window[0], unbinned); ``pretrend_f`` and
-``pretrend_p`` test those leads jointly with the spec's clustered variance; otherwise one
-pooled ATT on the treatment indicator.
+the ``window`` and ``reference`` of :mod:`.timing`) and two pre-trend tests, both F tests on
+G - 1 degrees of freedom: ``pretrend_f``, ``pretrend_p``, the joint test of the event study's
+own leads (the second stage's coefficients below the reference), and BJS's test
+``bjs_pretrend_f``, ``bjs_pretrend_p``: on the untreated observations only, the outcome on the
+fixed effects, the controls and dummies for the -window[0] periods before adoption (event
+times -1 to window[0], unbinned), the leads tested jointly with the spec's clustered variance.
+Otherwise one pooled ATT on the treatment indicator.
 """
 from __future__ import annotations
 
@@ -48,9 +50,9 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
 from models_py.estimate import pyfixest_model
-from models_py.estimate.estimators import timing, variance
+from models_py.estimate.estimators import event_study, timing, variance
 from models_py.estimate.study import Spec
-from models_py.estimate.tidy import Estimate, from_pyfixest, wald_test
+from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov, wald_test
 
 RESIDUAL = "_imputation_residual"
 LSQR_TOL = 1e-10   # pyfixest recovers fixed effects by lsqr; its default 1e-6 shows in the 4th digit
@@ -136,7 +138,7 @@ def leave_out_residuals(effects: np.ndarray, groups: np.ndarray, clusters: np.nd
 
 def bjs_pretrend(data: pd.DataFrame, spec: Spec, untreated: np.ndarray) -> dict[str, float]:
     """BJS's pre-trend test (module doc): the leads' joint F and p on G - 1 degrees of
-    freedom, and how many leads."""
+    freedom, and how many leads (none: {})."""
     lo, _ = timing.window(spec)
     rel = data[timing.period(spec)].astype(float) - data[timing.cohort(spec)].astype(float)
     sub = data[untreated].reset_index(drop=True)
@@ -156,7 +158,8 @@ def bjs_pretrend(data: pd.DataFrame, spec: Spec, untreated: np.ndarray) -> dict[
                                              index=model.coef().index,
                                              columns=model.coef().index),
                   list(leads), clusters - 1)
-    return {"pretrend_f": w["f"], "pretrend_p": w["p"], "pretrend_leads": float(w["k"])}
+    return {"bjs_pretrend_f": w["f"], "bjs_pretrend_p": w["p"],
+            "bjs_pretrend_leads": float(w["k"])}
 
 
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
@@ -193,8 +196,12 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     est.r2 = est.r2_within = float("nan")   # a second stage on imputed residuals has no R²
     est.statistics["rows_not_imputed"] = float((~keep).sum())
     if _dynamic(spec):
+        ref = timing.reference(spec)
+        est.statistics.update(event_study.pretrend(
+            est.terms.set_index("term")["estimate"], pyfixest_vcov(stage2),
+            event_study.event_terms(est.terms), ref, est.n_clusters))
         est.statistics.update(bjs_pretrend(data, spec, untreated))
-        est.statistics["reference_period"] = float(timing.reference(spec))
+        est.statistics["reference_period"] = float(ref)
     return est
 
 
