@@ -7,9 +7,10 @@ effects). Checked here: that number lies inside the 95% CI of the baseline TWFE 
 imputation estimator; the IV estimate lies within two standard errors of its target, with the
 first-stage statistics reported (and the Kleibergen-Paap statistic equal to linearmodels' on
 the demeaned data); matching on pre-treatment covariates shrinks the largest |SMD| and keeps
-each below 0.25; the spillover has the planted sign; the placebo coefficients equal one pyfixest fit per draw; the published files hold what
-the tables and figures should; the lineage reaches the raw files; a YAML edit adds a column
-or changes the clustering; a failing spec fails its asset and names the spec.
+each below 0.25; the spillover has the planted sign; the placebo coefficients equal one
+pyfixest fit per draw; the published files hold what the tables and figures should; the lineage
+reaches the raw files; a YAML edit adds a column or changes the clustering; a failing spec
+fails its asset and names the spec.
 """
 from __future__ import annotations
 
