@@ -16,8 +16,8 @@ Standard errors (option ``variance``), clustered by the spec's cluster (the unit
   ``did2s``: with X1 the first-stage design (controls and fixed-effect dummies), X10 its
   untreated rows, X2 the second-stage design and u1, u2 the two stages' residuals, cluster g
   contributes W_g = X2_g'u2_g - (X1'X2)'(X10'X10)^-1 X10_g'u1_g and
-  V = (X2'X2)^-1 (sum_g W_g W_g') (X2'X2)^-1. Conservative where effects vary within a
-  second-stage coefficient's observations only through their cohort and period.
+  V = (X2'X2)^-1 (sum_g W_g W_g') (X2'X2)^-1; it counts every deviation of an observation's
+  effect from its coefficient as noise.
 - ``bjs_leave_out``: Borusyak, Jaravel and Spiess's estimator (Theorem 3; Stata
   ``did_imputation``'s default): the same sum with each treated observation's residual taken
   as its imputed effect minus the average imputed effect of its cohort and period computed
