@@ -67,7 +67,7 @@ def test_analysts_read_whole_refreshes_from_the_lake_while_a_refresh_writes_it(
         while not reads.exists() or not reads.read_text():
             assert reader.poll() is None, "the reader ended before its first query"
             time.sleep(0.2)
-        done = fresh_site.refresh(**ONE_YEAR, **env)
+        done = fresh_site.refresh(timeout=1800, **ONE_YEAR, **env)
     finally:
         stop.touch()
         reader.wait(timeout=120)
