@@ -1,0 +1,117 @@
+"""Sun and Abraham (2021) interaction-weighted event study.
+
+One regression with unit and period fixed effects (the spec's) and the controls, and a dummy
+for every treated cohort g and event time e (binned at the ``window`` endpoints) but the
+reference period: each coefficient is cohort g's effect e periods after adoption, estimated
+against the never-treated units (a missing cohort), so cohorts never serve as each other's
+controls as in a TWFE event study. The effect at event time e is the average of the cohorts'
+coefficients weighted by each cohort's share of the treated units' observations at e; its
+variance is w' V w with V the regression's (clustered) covariance, the weights taken as given
+(as pyfixest's ``event_study(estimator="saturated").aggregate()`` and fixest's ``sunab``).
+Statistics: the joint pre-trend test of the leads (as the TWFE event study).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from models_py.estimate.estimators import event_study, ols, timing
+from models_py.estimate.study import Spec
+from models_py.estimate.tidy import TERM_COLUMNS, Estimate, from_pyfixest, pyfixest_vcov
+
+LABEL = "Sun–Abraham"
+
+
+class Options(timing.Panel):
+    """No options beyond the panel's (``window``, ``reference``)."""
+
+
+def columns(spec: Spec) -> list[str]:
+    return [timing.period(spec), timing.cohort(spec)]
+
+
+def derived(spec: Spec) -> list[str]:
+    return [timing.EVENT_TIME]
+
+
+def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
+    return timing.with_event_time(mart, spec)
+
+
+def cells(data: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """The (cohort, event time) cells of the treated units but the reference period: their
+    dummy's column name, and each cohort's share of the observations at that event time."""
+    cohort = data[timing.cohort(spec)]
+    treated = data[cohort.notna()]
+    counts = treated.groupby([timing.cohort(spec), timing.EVENT_TIME]).size().rename("n")
+    out = counts.reset_index().rename(columns={timing.cohort(spec): "cohort",
+                                               timing.EVENT_TIME: "event_time"})
+    out = out[out["event_time"] != timing.reference(spec)].reset_index(drop=True)
+    out["weight"] = out["n"] / out.groupby("event_time")["n"].transform("sum")
+    out["name"] = [f"_sa_{g:g}_{'m' if e < 0 else ''}{abs(e):g}".replace(".", "_")
+                   for g, e in zip(out["cohort"], out["event_time"])]
+    return out
+
+
+def interacted(data: pd.DataFrame, spec: Spec, cell: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with one 0/1 column per cohort x event-time cell."""
+    cohort = data[timing.cohort(spec)].to_numpy(float)
+    event = data[timing.EVENT_TIME].to_numpy(float)
+    dummies = {r.name: ((cohort == r.cohort) & (event == r.event_time)).astype(float)
+               for r in cell.itertuples()}
+    return data.assign(**dummies)
+
+
+def aggregated(cell: pd.DataFrame, coef: pd.Series, vcov: pd.DataFrame
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The event-time effects (weighted cohort coefficients; cells pyfixest dropped as
+    collinear are left out and the weights renormalized) and their covariance."""
+    cell = cell[cell["name"].isin(coef.index)]
+    events = np.sort(cell["event_time"].unique())
+    weights = np.zeros((len(events), len(cell)))
+    for k, e in enumerate(events):
+        at = (cell["event_time"] == e).to_numpy()
+        weights[k, at] = cell["weight"].to_numpy()[at] / cell["weight"].to_numpy()[at].sum()
+    names = cell["name"].tolist()
+    est = weights @ coef[names].to_numpy()
+    cov = weights @ vcov.loc[names, names].to_numpy() @ weights.T
+    terms = [f"{timing.EVENT_TIME}::{e:g}" for e in events]
+    frame = pd.DataFrame({"term": terms, "event_time": events, "estimate": est,
+                          "std_error": np.sqrt(np.diag(cov))})
+    return frame, pd.DataFrame(cov, index=terms, columns=terms)
+
+
+def _term_rows(frame: pd.DataFrame, df: float) -> pd.DataFrame:
+    """Inference with the regression's t distribution (G - 1 degrees of freedom when
+    clustered, else normal)."""
+    dist = sps.t(df) if np.isfinite(df) else sps.norm
+    t = frame["estimate"] / frame["std_error"]
+    q95, q90 = dist.ppf(0.975), dist.ppf(0.95)
+    return frame.assign(
+        t=t, p=2 * dist.sf(np.abs(t)),
+        ci_low=frame["estimate"] - q95 * frame["std_error"],
+        ci_high=frame["estimate"] + q95 * frame["std_error"],
+        ci90_low=frame["estimate"] - q90 * frame["std_error"],
+        ci90_high=frame["estimate"] + q90 * frame["std_error"], wild_p=np.nan)[TERM_COLUMNS]
+
+
+def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
+    cell = cells(data, spec)
+    rhs = " + ".join([*cell["name"], *spec.control_vars])
+    fe = " + ".join(spec.fixed_effects)
+    formula = f"{spec.outcome} ~ {rhs}" + (f" | {fe}" if fe else "")
+    model = ols.feols(formula, interacted(data, spec, cell), spec)
+    fitted = from_pyfixest(model, formula)
+    coef = fitted.terms.set_index("term")["estimate"]
+    frame, vcov = aggregated(cell, coef, pyfixest_vcov(model))
+    n_clusters = fitted.n_clusters
+    terms = _term_rows(frame, n_clusters - 1 if np.isfinite(n_clusters) else np.inf)
+    ref = timing.reference(spec)
+    stats = event_study.pretrend(terms.set_index("term")["estimate"], vcov, terms, ref,
+                                 n_clusters)
+    stats["reference_period"] = float(ref)
+    return Estimate(terms=terms, n_obs=fitted.n_obs, formula=formula, r2=fitted.r2,
+                    r2_within=fitted.r2_within, n_clusters=n_clusters, statistics=stats,
+                    frames={"cohort_effects": cell.drop(columns="name").assign(
+                        estimate=coef.reindex(cell["name"]).to_numpy())})
