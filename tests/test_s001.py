@@ -23,7 +23,7 @@ import pyfixest as pf
 import pytest
 import yaml
 
-from study_support import coef, stat, upstream
+from study_support import bacon_equals_twfe, coef, robust_event_studies, stat, upstream
 from support import failure_message, materialize
 
 from models_py.estimate import estimators
@@ -156,6 +156,21 @@ def test_event_study_placebo_mechanisms_and_heterogeneity(warehouse, s001):
     assert large["estimate"] > 0 and large["p"] < 0.05
     assert coef(rows, "heterogeneity", 1, "did")["estimate"] > \
         coef(rows, "heterogeneity", 2, "did")["estimate"]
+
+
+def test_callaway_santanna_and_sun_abraham_recover_the_planted_effect(s001):
+    robust_event_studies(s001["rows"], s001["stats"],
+                         s001["truth"]["index_effects"]["att_imputation"])
+    md = (s001["publish"] / "event_study.md").read_text(encoding="utf-8")
+    assert "| Estimator" in md and "Callaway–Sant'Anna" in md and "Sun–Abraham" in md
+
+
+def test_bacon_decomposition_sums_to_the_twfe_estimate(warehouse, s001):
+    comparisons = warehouse.query("SELECT * FROM results.s001_bacon_comparisons")
+    twfe = bacon_equals_twfe(s001["mart"], s001["study"], comparisons)
+    assert twfe > 0
+    md = (s001["publish"] / "bacon_summary.md").read_text(encoding="utf-8")
+    assert "| later vs earlier treated" in md and "| treated vs never treated" in md
 
 
 def test_placebo_coefficients_equal_one_pyfixest_fit_per_draw(s001):

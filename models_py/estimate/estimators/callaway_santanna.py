@@ -41,7 +41,7 @@ from scipy import stats as sps
 
 from models_py.estimate.estimators import timing
 from models_py.estimate.study import Spec
-from models_py.estimate.tidy import TERM_COLUMNS, Estimate, wald_test
+from models_py.estimate.tidy import Estimate, inferred_terms, wald_test
 
 LABEL = "Callaway–Sant'Anna"
 PS_CEILING = 1 - 1e-6    # DRDID caps propensity scores here
@@ -355,18 +355,6 @@ def unit_clusters(spec: Spec, data: pd.DataFrame, units: np.ndarray) -> list[np.
     return [pd.factorize(by_unit[c])[0] for c in names] if names else []
 
 
-def _term_rows(elements: pd.DataFrame, se: np.ndarray) -> pd.DataFrame:
-    est = elements["att"].to_numpy(float)
-    z95, z90 = sps.norm.ppf(0.975), sps.norm.ppf(0.95)
-    t = est / se
-    return pd.DataFrame({
-        "term": [f"{timing.EVENT_TIME}::{e:g}" for e in elements["egt"]],
-        "event_time": elements["egt"].astype(float), "estimate": est, "std_error": se, "t": t,
-        "p": 2 * sps.norm.sf(np.abs(t)), "ci_low": est - z95 * se, "ci_high": est + z95 * se,
-        "ci90_low": est - z90 * se, "ci90_high": est + z90 * se,
-        "wild_p": np.nan}, columns=TERM_COLUMNS)
-
-
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     opt = spec.options
     panel = wide_panel(data, spec.outcome, timing.unit(spec), timing.period(spec),
@@ -378,7 +366,9 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     shown = (dynamic.elements["egt"] != timing.reference(spec)).to_numpy() \
         if opt.base_period == "universal" else np.ones(len(dynamic.elements), bool)
     se = standard_errors(dynamic.influence[:, shown], clusters)
-    terms = _term_rows(dynamic.elements[shown].reset_index(drop=True), se)
+    events = dynamic.elements[shown]
+    terms = inferred_terms([f"{timing.EVENT_TIME}::{e:g}" for e in events["egt"]],
+                           events["egt"], events["att"], se)
     simple = aggregate(gt, "simple")
     stats = {"att": simple.overall, "att_se": float(standard_errors(simple.overall_influence,
                                                                     clusters)[0]),

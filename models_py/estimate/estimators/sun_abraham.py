@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from models_py.estimate.estimators import event_study, ols, timing
 from models_py.estimate.study import Spec
-from models_py.estimate.tidy import TERM_COLUMNS, Estimate, from_pyfixest, pyfixest_vcov
+from models_py.estimate.tidy import Estimate, from_pyfixest, inferred_terms, pyfixest_vcov
 
 LABEL = "Sun–Abraham"
 
@@ -27,16 +26,8 @@ class Options(timing.Panel):
     """No options beyond the panel's (``window``, ``reference``)."""
 
 
-def columns(spec: Spec) -> list[str]:
-    return [timing.period(spec), timing.cohort(spec)]
-
-
-def derived(spec: Spec) -> list[str]:
-    return [timing.EVENT_TIME]
-
-
-def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
-    return timing.with_event_time(mart, spec)
+# Event time as the TWFE event study derives it: binned at the window's endpoints.
+columns, derived, prepare = event_study.columns, event_study.derived, event_study.prepare
 
 
 def cells(data: pd.DataFrame, spec: Spec) -> pd.DataFrame:
@@ -82,20 +73,6 @@ def aggregated(cell: pd.DataFrame, coef: pd.Series, vcov: pd.DataFrame
     return frame, pd.DataFrame(cov, index=terms, columns=terms)
 
 
-def _term_rows(frame: pd.DataFrame, df: float) -> pd.DataFrame:
-    """Inference with the regression's t distribution (G - 1 degrees of freedom when
-    clustered, else normal)."""
-    dist = sps.t(df) if np.isfinite(df) else sps.norm
-    t = frame["estimate"] / frame["std_error"]
-    q95, q90 = dist.ppf(0.975), dist.ppf(0.95)
-    return frame.assign(
-        t=t, p=2 * dist.sf(np.abs(t)),
-        ci_low=frame["estimate"] - q95 * frame["std_error"],
-        ci_high=frame["estimate"] + q95 * frame["std_error"],
-        ci90_low=frame["estimate"] - q90 * frame["std_error"],
-        ci90_high=frame["estimate"] + q90 * frame["std_error"], wild_p=np.nan)[TERM_COLUMNS]
-
-
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     cell = cells(data, spec)
     rhs = " + ".join([*cell["name"], *spec.control_vars])
@@ -106,7 +83,9 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     coef = fitted.terms.set_index("term")["estimate"]
     frame, vcov = aggregated(cell, coef, pyfixest_vcov(model))
     n_clusters = fitted.n_clusters
-    terms = _term_rows(frame, n_clusters - 1 if np.isfinite(n_clusters) else np.inf)
+    terms = inferred_terms(frame["term"], frame["event_time"], frame["estimate"],
+                           frame["std_error"], n_clusters - 1 if np.isfinite(n_clusters)
+                           else np.inf)
     ref = timing.reference(spec)
     stats = event_study.pretrend(terms.set_index("term")["estimate"], vcov, terms, ref,
                                  n_clusters)
