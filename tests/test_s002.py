@@ -84,10 +84,20 @@ def test_did_recovers_the_planted_synchronization_gain(s002):
         assert r["estimate"] > 0 and r["p"] < 0.05
 
 
-def test_callaway_santanna_and_sun_abraham_recover_the_planted_gain(warehouse, s002):
-    robust_event_studies(s002["rows"], s002["stats"], s002["effects"]["att_imputation"])
+def test_bacon_decomposition_sums_to_the_twfe_estimate(warehouse, s002):
     comparisons = warehouse.query("SELECT * FROM results.s002_bacon_comparisons")
+    assert set(comparisons["type"]) == {"earlier vs later treated", "later vs earlier treated"}
     assert bacon_equals_twfe(s002["mart"], s002["study"], comparisons) > 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "in the embedded world, pairs of different adoption cohorts do not share trends in "
+    "synchronization: the TWFE and imputation event studies' pre-trend tests reject as well "
+    "(p = 0.02 and 0.002 at small scale), and Callaway–Sant'Anna, which compares cohorts "
+    "directly, estimates -0.004 (s.e. 0.0015) for a planted +0.002"))
+def test_callaway_santanna_and_sun_abraham_recover_the_planted_gain(s002):
+    robust_event_studies(s002["rows"], s002["stats"], s002["effects"]["att_imputation"],
+                         lags_positive=False)
 
 
 def test_the_truths_estimators_are_the_studys(s002):

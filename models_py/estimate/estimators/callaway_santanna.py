@@ -27,8 +27,13 @@ are left out (statistic ``units_dropped``), as are units treated in the first pe
 pre-period); units first treated after the last period count as never treated.
 
 The table reports the event-time (dynamic) effects within the spec's ``window`` (event times
-outside it are left out, not binned: ``did``'s ``min_e``/``max_e``); the overall ATT of the
-simple aggregation is statistic ``att``; the ATT(g, t) are frame ``group_time``.
+outside it are left out, not binned: ``did``'s ``min_e``/``max_e``). Statistics: ``att`` and
+``att_se`` (the simple aggregation), ``pretrend_f``/``pretrend_p`` (chi-squared / leads: the
+event-time effects before adoption jointly zero, as the TWFE column's row), ``gt_pretest_w``/
+``gt_pretest_p`` (``did``'s pre-test over every pre-period ATT(g, t), where their covariance is
+not singular), ``uniform_critical_value`` and ``units_dropped``. Frame ``group_time``: every
+ATT(g, t) with its standard error. A cell whose comparison units the propensity score trims
+away entirely has no estimate and is left out.
 """
 from __future__ import annotations
 
@@ -58,6 +63,11 @@ class Options(timing.Panel):
 
 # ------------------------------------------------------------------------------ two-period DID
 
+class Separation(ValueError):
+    """The covariates (nearly) separate a cohort from its comparison units: the logit
+    propensity score does not exist."""
+
+
 def _logit(d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fitted probabilities of a logit of d on x (Newton's method) and (X'WX / n)^-1, the
     Hessian that maps a unit's score into its influence on the coefficients."""
@@ -65,10 +75,14 @@ def _logit(d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for _ in range(100):
         p = 1 / (1 + np.exp(-x @ beta))
         hessian = (x * (p * (1 - p))[:, None]).T @ x
+        if np.linalg.cond(hessian) > 1e12:
+            raise Separation()
         step = np.linalg.solve(hessian, x.T @ (d - p))
         beta += step
         if np.abs(step).max() < 1e-12:
             break
+    else:
+        raise Separation()
     p = 1 / (1 + np.exp(-x @ beta))
     return p, np.linalg.inv((x * (p * (1 - p))[:, None]).T @ x / len(d))
 
@@ -182,36 +196,54 @@ def _cells(g: float, periods: np.ndarray, base_period: str) -> list[tuple[int, i
     return cells
 
 
+def _cell(panel: Panel, g: float, i: int, b: int, control_group: str, estimator
+          ) -> tuple[float, np.ndarray] | None:
+    """ATT(g, t) of period index i against base index b and its influence function over all
+    units; None when no comparison unit is left (none exists, or the propensity score trims
+    them all)."""
+    comparison = ~np.isfinite(panel.cohort)
+    if control_group == "not_yet_treated":
+        comparison |= (panel.cohort > panel.periods[max(i, b)]) & (panel.cohort != g)
+    if not comparison.any():
+        return None
+    cell = (panel.cohort == g) | comparison
+    early = min(i, b)
+    x = np.column_stack([np.ones(cell.sum())]
+                        + [v[cell, early] for v in panel.covariates.values()])
+    d = (panel.cohort[cell] == g).astype(float)
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            att, inf = estimator(panel.y[cell, i] - panel.y[cell, b], d, x)
+    except Separation:
+        raise ValueError(
+            f"ATT(g={g:g}, t={panel.periods[i]:g}): the covariates "
+            f"{', '.join(panel.covariates)} separate the cohort's {int(d.sum())} units from "
+            f"their {int((1 - d).sum())} comparison units, so the propensity score of method "
+            "'ipw' or 'dr' does not exist; use method 'reg' or fewer covariates") from None
+    if not np.isfinite(att):
+        return None
+    influence = np.zeros(len(panel.units))
+    influence[cell] = len(panel.units) / cell.sum() * inf
+    return float(att), influence
+
+
 def att_gt(panel: Panel, control_group: str = "never_treated", method: str = "dr",
            base_period: str = "varying") -> GroupTime:
-    """Every ATT(g, t) of a balanced panel, with its influence function."""
-    n = len(panel.units)
-    estimator = METHODS[method]
+    """Every ATT(g, t) of a balanced panel that has comparison units, with its influence
+    function (with the universal base period, ATT(g, g - 1) = 0 is the reference)."""
     rows, columns = [], []
     for g in np.unique(panel.cohort[np.isfinite(panel.cohort)]):
         for i, b in _cells(g, panel.periods, base_period):
-            influence = np.zeros(n)
-            if i == b:        # the universal base period: the reference, zero by construction
+            found = (0.0, np.zeros(len(panel.units))) if i == b else _cell(
+                panel, g, i, b, control_group, METHODS[method])
+            if found:
                 rows.append({"group": g, "time": panel.periods[i], "base": panel.periods[b],
-                             "att": 0.0})
-                columns.append(influence)
-                continue
-            later = panel.periods[max(i, b)]
-            comparison = ~np.isfinite(panel.cohort)
-            if control_group == "not_yet_treated":
-                comparison |= (panel.cohort > later) & (panel.cohort != g)
-            cell = (panel.cohort == g) | comparison
-            if not comparison.any():
-                continue
-            early = min(i, b)
-            x = np.column_stack([np.ones(cell.sum())]
-                                + [v[cell, early] for v in panel.covariates.values()])
-            dy = panel.y[cell, i] - panel.y[cell, b]
-            att, inf = estimator(dy, (panel.cohort[cell] == g).astype(float), x)
-            influence[cell] = n / cell.sum() * inf
-            rows.append({"group": g, "time": panel.periods[i], "base": panel.periods[b],
-                         "att": float(att)})
-            columns.append(influence)
+                             "att": found[0]})
+                columns.append(found[1])
+    if not any(r["time"] != r["base"] for r in rows):
+        raise ValueError(f"no ATT(g, t) has comparison units ({control_group.replace('_', '-')}"
+                         f"; {int((~np.isfinite(panel.cohort)).sum())} of "
+                         f"{len(panel.units)} units never treated)")
     return GroupTime(pd.DataFrame(rows), np.column_stack(columns), panel.cohort)
 
 
@@ -245,8 +277,11 @@ def pretest(gt: GroupTime, clusters: list[np.ndarray] | None = None) -> dict[str
     if not pre.any():
         return {}
     names = [str(k) for k in np.flatnonzero(pre)]
-    v = pd.DataFrame(variance(gt.influence[:, pre], clusters), index=names, columns=names)
-    w = wald_test(pd.Series(gt.table["att"].to_numpy()[pre], index=names), v, names)
+    v = variance(gt.influence[:, pre], clusters)
+    if np.linalg.eigvalsh(v).min() <= 1e-14 * np.abs(v).max():
+        return {}                 # singular, as did's rcond check: no test
+    w = wald_test(pd.Series(gt.table["att"].to_numpy()[pre], index=names),
+                  pd.DataFrame(v, index=names, columns=names), names)
     return {"W": w["f"] * w["k"], "p": w["p"], "k": float(w["k"])}
 
 
@@ -254,8 +289,8 @@ def multiplier_critical_value(influence: np.ndarray, cluster: np.ndarray | None,
                               seed: int, level: float = 0.95) -> float:
     """The critical value of a uniform band over the columns of ``influence``: the ``level``
     quantile of max |bootstrap estimate / bootstrap standard error| over ``reps`` draws of
-    Mammen multipliers, one per cluster (per unit without one), as ``did``'s ``mboot``; the
-    standard errors are the bootstraps' interquartile ranges over that of the normal."""
+    Mammen multipliers, one per cluster (per unit without one, as ``did``'s ``mboot``), each
+    estimate's bootstrap standard error its interquartile range over that of the normal."""
     sums = influence
     if cluster is not None:
         sums = np.zeros((cluster.max() + 1, influence.shape[1]))
@@ -264,10 +299,11 @@ def multiplier_critical_value(influence: np.ndarray, cluster: np.ndarray | None,
     kappa = (np.sqrt(5) + 1) / 2
     draws = np.where(rng.random((reps, len(sums))) < kappa / np.sqrt(5), 1 - kappa, kappa)
     boot = draws @ sums / len(influence)
-    spread = (np.quantile(boot, 0.75, axis=0) - np.quantile(boot, 0.25, axis=0)) / (
-        sps.norm.ppf(0.75) - sps.norm.ppf(0.25))
+    quantile = lambda x, q: np.quantile(x, q, axis=0, method="inverted_cdf")  # noqa: E731
+    spread = (quantile(boot, 0.75) - quantile(boot, 0.25)) / (sps.norm.ppf(0.75)
+                                                              - sps.norm.ppf(0.25))
     live = spread > 0
-    return float(np.quantile(np.abs(boot[:, live] / spread[live]).max(axis=1), level))
+    return float(quantile(np.abs(boot[:, live] / spread[live]).max(axis=1), level))
 
 
 # ------------------------------------------------------------------------------ aggregations
@@ -339,7 +375,11 @@ def aggregate(gt: GroupTime, kind: str, min_e: float = -np.inf, max_e: float = n
 
 def standard_errors(influence: np.ndarray, clusters: list[np.ndarray] | None = None
                     ) -> np.ndarray:
-    return np.sqrt(np.diag(variance(influence.reshape(len(influence), -1), clusters)))
+    """The standard errors of the estimates with these influence functions (columns); NaN
+    where the variance is not positive (a reference cell, or a two-way clustered variance
+    V_a + V_b - V_ab below zero)."""
+    v = np.diag(variance(influence.reshape(len(influence), -1), clusters))
+    return np.sqrt(np.where(v > 0, v, np.nan))
 
 
 # ------------------------------------------------------------------------------ the kind
@@ -355,38 +395,59 @@ def unit_clusters(spec: Spec, data: pd.DataFrame, units: np.ndarray) -> list[np.
     return [pd.factorize(by_unit[c])[0] for c in names] if names else []
 
 
+def event_time_effects(gt: GroupTime, spec: Spec, clusters: list[np.ndarray]
+                       ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The term rows of the dynamic aggregation within the spec's window (the universal base
+    period's reference left out) and their influence functions."""
+    lo, hi = timing.window(spec) if spec.options.window else (-np.inf, np.inf)
+    dynamic = aggregate(gt, "dynamic", lo, hi)
+    events = dynamic.elements["egt"]
+    shown = ((events != timing.reference(spec)) if spec.options.base_period == "universal"
+             else events == events).to_numpy()
+    influence = dynamic.influence[:, shown]
+    terms = inferred_terms([f"{timing.EVENT_TIME}::{e:g}" for e in events[shown]],
+                           events[shown], dynamic.elements["att"][shown],
+                           standard_errors(influence, clusters))
+    return terms, influence
+
+
+def leads_test(terms: pd.DataFrame, influence: np.ndarray, clusters: list[np.ndarray]
+               ) -> dict[str, float]:
+    """Wald test (chi-squared) that every event-time effect before adoption is zero, as the
+    table's pre-trend row; none when their covariance is not positive definite (a two-way
+    clustered covariance need not be)."""
+    leads = (terms["event_time"] < 0).to_numpy()
+    v = variance(influence[:, leads], clusters)
+    if not leads.any() or np.linalg.eigvalsh(v).min() <= 0:
+        return {}
+    names = terms["term"][leads].tolist()
+    w = wald_test(terms.set_index("term")["estimate"], pd.DataFrame(v, names, names), names)
+    return {"pretrend_f": w["f"], "pretrend_p": w["p"], "pretrend_leads": float(w["k"])}
+
+
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     opt = spec.options
     panel = wide_panel(data, spec.outcome, timing.unit(spec), timing.period(spec),
                        timing.cohort(spec), list(spec.control_vars))
     gt = att_gt(panel, opt.control_group, opt.method, opt.base_period)
     clusters = unit_clusters(spec, data, panel.units)
-    lo, hi = timing.window(spec) if opt.window else (-np.inf, np.inf)
-    dynamic = aggregate(gt, "dynamic", lo, hi)
-    shown = (dynamic.elements["egt"] != timing.reference(spec)).to_numpy() \
-        if opt.base_period == "universal" else np.ones(len(dynamic.elements), bool)
-    se = standard_errors(dynamic.influence[:, shown], clusters)
-    events = dynamic.elements[shown]
-    terms = inferred_terms([f"{timing.EVENT_TIME}::{e:g}" for e in events["egt"]],
-                           events["egt"], events["att"], se)
+    terms, influence = event_time_effects(gt, spec, clusters)
     simple = aggregate(gt, "simple")
-    stats = {"att": simple.overall, "att_se": float(standard_errors(simple.overall_influence,
-                                                                    clusters)[0]),
-             "units_dropped": float(panel.dropped), "reference_period": float(
-                 timing.reference(spec)) if opt.base_period == "universal" else np.nan}
-    test = pretest(gt, clusters)
-    if test:
-        stats.update(pretrend_f=test["W"] / test["k"], pretrend_p=test["p"],
-                     pretrend_leads=test["k"])
+    stats = {"att": simple.overall,
+             "att_se": float(standard_errors(simple.overall_influence, clusters)[0]),
+             "units_dropped": float(panel.dropped), **leads_test(terms, influence, clusters)}
+    if opt.base_period == "universal":
+        stats["reference_period"] = float(timing.reference(spec))
+    group_time = pretest(gt, clusters)
+    if group_time:
+        stats.update(gt_pretest_w=group_time["W"], gt_pretest_p=group_time["p"])
     if opt.reps:
         stats["uniform_critical_value"] = multiplier_critical_value(
-            dynamic.influence[:, shown], clusters[0] if clusters else None, opt.reps, opt.seed)
-    gt_se = standard_errors(gt.influence, clusters)
-    frame = gt.table.assign(std_error=np.where(gt_se > 0, gt_se, np.nan))
+            influence, clusters[0] if clusters else None, opt.reps, opt.seed)
+    frame = gt.table.assign(std_error=standard_errors(gt.influence, clusters))
+    covariates = f", covariates {' + '.join(spec.control_vars)}" if spec.control_vars else ""
     return Estimate(terms=terms, n_obs=int(panel.y.size), formula=(
         f"ATT(g,t) of {spec.outcome}: {opt.method}, {opt.control_group.replace('_', '-')}, "
-        f"{opt.base_period} base period" + (f", covariates {' + '.join(spec.control_vars)}"
-                                            if spec.control_vars else "")),
+        f"{opt.base_period} base period{covariates}"),
         n_clusters=float(min(c.max() + 1 for c in clusters)) if clusters else np.nan,
-        statistics={k: v for k, v in stats.items() if np.isfinite(v)},
-        frames={"group_time": frame})
+        statistics=stats, frames={"group_time": frame})

@@ -3,8 +3,10 @@
 One regression with unit and period fixed effects (the spec's) and the controls, and a dummy
 for every treated cohort g and event time e (binned at the ``window`` endpoints) but the
 reference period: each coefficient is cohort g's effect e periods after adoption, estimated
-against the never-treated units (a missing cohort), so cohorts never serve as each other's
-controls as in a TWFE event study. The effect at event time e is the average of the cohorts'
+against the control cohort, so cohorts never serve as each other's controls as in a TWFE event
+study. The control cohort is the never-treated units (a missing cohort); where the sample has
+none, the last-treated cohort, on the periods before it is treated (Sun and Abraham's choice;
+statistic ``control_cohort``). The effect at event time e is the average of the cohorts'
 coefficients weighted by each cohort's share of the treated units' observations at e; its
 variance is w' V w with V the regression's (clustered) covariance, the weights taken as given
 (as pyfixest's ``event_study(estimator="saturated").aggregate()`` and fixest's ``sunab``).
@@ -30,11 +32,23 @@ class Options(timing.Panel):
 columns, derived, prepare = event_study.columns, event_study.derived, event_study.prepare
 
 
-def cells(data: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    """The (cohort, event time) cells of the treated units but the reference period: their
-    dummy's column name, and each cohort's share of the observations at that event time."""
+def control_cohort(data: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, float]:
+    """The rows the regression uses and the control cohort: every row and NaN (the
+    never-treated units), or, with no never-treated unit, the rows before the last cohort's
+    adoption and that cohort."""
     cohort = data[timing.cohort(spec)]
-    treated = data[cohort.notna()]
+    if cohort.isna().any():
+        return data, np.nan
+    last = float(cohort.max())
+    return data[data[timing.period(spec)] < last].reset_index(drop=True), last
+
+
+def cells(data: pd.DataFrame, spec: Spec, control: float = np.nan) -> pd.DataFrame:
+    """The (cohort, event time) cells of the treated units but the reference period and the
+    control cohort: their dummy's column name, and each cohort's share of the observations at
+    that event time."""
+    cohort = data[timing.cohort(spec)]
+    treated = data[cohort.notna() & (cohort != control)]
     counts = treated.groupby([timing.cohort(spec), timing.EVENT_TIME]).size().rename("n")
     out = counts.reset_index().rename(columns={timing.cohort(spec): "cohort",
                                                timing.EVENT_TIME: "event_time"})
@@ -74,7 +88,8 @@ def aggregated(cell: pd.DataFrame, coef: pd.Series, vcov: pd.DataFrame
 
 
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
-    cell = cells(data, spec)
+    data, control = control_cohort(data, spec)
+    cell = cells(data, spec, control)
     rhs = " + ".join([*cell["name"], *spec.control_vars])
     fe = " + ".join(spec.fixed_effects)
     formula = f"{spec.outcome} ~ {rhs}" + (f" | {fe}" if fe else "")
@@ -90,6 +105,8 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     stats = event_study.pretrend(terms.set_index("term")["estimate"], vcov, terms, ref,
                                  n_clusters)
     stats["reference_period"] = float(ref)
+    if np.isfinite(control):
+        stats["control_cohort"] = control
     return Estimate(terms=terms, n_obs=fitted.n_obs, formula=formula, r2=fitted.r2,
                     r2_within=fitted.r2_within, n_clusters=n_clusters, statistics=stats,
                     frames={"cohort_effects": cell.drop(columns="name").assign(
