@@ -84,7 +84,7 @@ def test_pretest(scenario):
     assert round(test["p"], 5) == pytest.approx(ref.loc[name, "Wpval"], abs=1e-5)
 
 
-def _simulated(seed: int, units: int = 400) -> tuple[cs.Panel, np.ndarray]:
+def _simulated(seed: int, units: int = 400) -> tuple[cs.WidePanel, np.ndarray]:
     """A balanced panel of five periods, cohorts 3, 4 and never treated, effects growing with
     event time (e + 1 from adoption), parallel trends; the truth of the event times -1..2."""
     rng = np.random.default_rng(seed)
@@ -94,7 +94,7 @@ def _simulated(seed: int, units: int = 400) -> tuple[cs.Panel, np.ndarray]:
     effect = np.where(event >= 0, event + 1, 0.0)
     y = rng.normal(size=(units, 1)) + periods[None, :] * 0.3 + effect \
         + rng.normal(size=(units, len(periods)))
-    panel = cs.Panel(np.arange(units), periods, y, {}, cohort)
+    panel = cs.WidePanel(np.arange(units), periods, y, {}, cohort)
     return panel, np.array([0.0, 1.0, 2.0, 3.0])
 
 

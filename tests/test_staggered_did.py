@@ -5,6 +5,7 @@ event-time effects and standard errors equal pyfixest's saturated event study ag
 cohort shares (1e-8), and they recover effects that TWFE mis-weights."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -114,3 +115,32 @@ def test_sun_abraham_and_callaway_santanna_recover_dynamic_effects_twfe_misses()
             frame, "y", "u", "t", "g"), base_period="universal"), "simple").overall)
     assert cs.statistics["uniform_critical_value"] > 1.96
     assert sa.statistics["pretrend_p"] > 0.01 and cs.statistics["pretrend_p"] > 0.01
+
+
+def test_without_never_treated_units_sun_abraham_compares_with_the_last_cohort():
+    frame, effect = staggered(5, (2002.0, 2005.0, 2008.0), units=600)
+    est, _ = estimators.estimate(frame, spec("sun_abraham", window=(-4, 4)))
+    assert est.statistics["control_cohort"] == 2008
+    assert est.n_obs == (frame["t"] < 2008).sum()
+    lags = est.terms.set_index("event_time").loc[[0.0, 1.0, 2.0]]
+    truth = effect(lags.index.to_numpy())
+    assert ((lags["ci_low"] < truth) & (truth < lags["ci_high"])).all(), lags
+    # Callaway–Sant'Anna needs never-treated units unless it compares with the not yet treated
+    with pytest.raises(estimators.SpecError, match="no ATT.g, t. has comparison units"):
+        estimators.estimate(frame, spec("callaway_santanna", reps=0))
+    est, _ = estimators.estimate(frame, spec("callaway_santanna", reps=0,
+                                             control_group="not_yet_treated"))
+    lags = est.terms.set_index("event_time").loc[[0.0, 1.0, 2.0]]
+    assert ((lags["ci_low"] < truth) & (truth < lags["ci_high"])).all(), lags
+
+
+def test_a_propensity_score_the_covariates_separate_is_named():
+    frame, _ = staggered(6)
+    frame["x"] = frame["g"].eq(2002.0).astype(float) + 0.01 * frame["u"] / len(frame)
+    covariate = dataclasses.replace(spec("callaway_santanna", reps=0), controls=("x",),
+                                    control_vars=("x",))
+    with pytest.raises(estimators.SpecError, match="separate the cohort's .* units"):
+        estimators.estimate(frame, covariate)
+    by_regression = dataclasses.replace(covariate, options=covariate.options.model_copy(
+        update={"method": "reg"}))
+    assert estimators.estimate(frame, by_regression)[0].statistics["att"] > 0

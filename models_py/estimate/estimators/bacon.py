@@ -57,7 +57,7 @@ def _did(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, post: np.nda
                  - (control[post].mean() - control[pre].mean()))
 
 
-def decompose(panel: callaway_santanna.Panel) -> pd.DataFrame:
+def decompose(panel: callaway_santanna.WidePanel) -> pd.DataFrame:
     """Every 2x2 comparison of a balanced panel: type, treated and control cohort (inf: never
     treated), estimate and weight."""
     periods, cohort = panel.periods, panel.cohort

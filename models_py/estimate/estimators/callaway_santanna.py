@@ -22,8 +22,8 @@ standard errors: the variance of a mean of influence functions, summed within cl
 the spec clusters by a variable coarser than the unit (two-way: V_a + V_b - V_ab). The uniform
 (simultaneous) 95% band of the event-time effects takes its critical value from a multiplier
 bootstrap (Mammen weights drawn per cluster of the spec's first cluster variable, ``reps``
-draws from ``seed``). The panel is balanced first: units missing the outcome in some period
-are left out (statistic ``units_dropped``), as are units treated in the first period (no
+draws from ``seed``). The panel is balanced first: units missing the outcome or a covariate
+in some period are left out (statistic ``units_dropped``), as are units treated in the first period (no
 pre-period); units first treated after the last period count as never treated.
 
 The table reports the event-time (dynamic) effects within the spec's ``window`` (event times
@@ -42,6 +42,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy import stats as sps
 
 from models_py.estimate.estimators import timing
@@ -54,10 +55,12 @@ PS_TRIM = 0.995          # comparison units with a larger score get no weight (D
 
 
 class Options(timing.Panel):
+    """The comparison group, the two-period estimator, the base period before adoption, and
+    the multiplier bootstrap of the uniform band (module doc)."""
     control_group: Literal["never_treated", "not_yet_treated"] = "never_treated"
     method: Literal["dr", "ipw", "reg"] = "dr"
     base_period: Literal["varying", "universal"] = "varying"
-    reps: int = 999          # multiplier-bootstrap draws of the uniform band (0: none)
+    reps: int = Field(999, ge=0)   # multiplier-bootstrap draws of the uniform band (0: none)
     seed: int = 20240601
 
 
@@ -146,7 +149,7 @@ METHODS = {"reg": did_reg, "ipw": did_ipw, "dr": did_dr}
 # ------------------------------------------------------------------------------ ATT(g, t)
 
 @dataclass
-class Panel:
+class WidePanel:
     """A balanced panel in wide form: outcome (units x periods), covariates (name -> units x
     periods) and each unit's cohort (inf: never treated)."""
     units: np.ndarray
@@ -158,7 +161,7 @@ class Panel:
 
 
 def wide_panel(data: pd.DataFrame, outcome: str, unit: str, period: str, cohort: str,
-               covariates: list[str] = ()) -> Panel:
+               covariates: list[str] = ()) -> WidePanel:
     """The balanced wide panel of a long frame: units observed in every period with every
     value, except those treated in the first period; cohorts after the last period become
     never treated. A missing cohort marks a never-treated unit."""
@@ -170,7 +173,7 @@ def wide_panel(data: pd.DataFrame, outcome: str, unit: str, period: str, cohort:
     cohorts = data.groupby(unit)[cohort].first().reindex(wide.index).to_numpy(float)
     cohorts = np.where(np.isnan(cohorts) | (cohorts > periods[-1]), np.inf, cohorts)
     keep = wide.notna().all(axis=1).to_numpy() & (cohorts > periods[0])
-    return Panel(units=wide.index.to_numpy()[keep], periods=periods,
+    return WidePanel(units=wide.index.to_numpy()[keep], periods=periods,
                  y=wide[outcome].to_numpy(float)[keep],
                  covariates={c: wide[c].to_numpy(float)[keep] for c in covariates},
                  cohort=cohorts[keep], dropped=int((~keep).sum()))
@@ -185,7 +188,7 @@ class GroupTime:
     cohort: np.ndarray
 
 
-def _cells(g: float, periods: np.ndarray, base_period: str) -> list[tuple[int, int]]:
+def _period_pairs(g: float, periods: np.ndarray, base_period: str) -> list[tuple[int, int]]:
     """(current, base) period indices of cohort g's ATT(g, t)."""
     last_pre = int(np.flatnonzero(periods < g)[-1])
     start = 1 if base_period == "varying" else 0
@@ -196,8 +199,8 @@ def _cells(g: float, periods: np.ndarray, base_period: str) -> list[tuple[int, i
     return cells
 
 
-def _cell(panel: Panel, g: float, i: int, b: int, control_group: str, estimator
-          ) -> tuple[float, np.ndarray] | None:
+def _group_time_att(panel: WidePanel, g: float, i: int, b: int, control_group: str,
+                    estimator) -> tuple[float, np.ndarray] | None:
     """ATT(g, t) of period index i against base index b and its influence function over all
     units; None when no comparison unit is left (none exists, or the propensity score trims
     them all)."""
@@ -227,14 +230,14 @@ def _cell(panel: Panel, g: float, i: int, b: int, control_group: str, estimator
     return float(att), influence
 
 
-def att_gt(panel: Panel, control_group: str = "never_treated", method: str = "dr",
+def att_gt(panel: WidePanel, control_group: str = "never_treated", method: str = "dr",
            base_period: str = "varying") -> GroupTime:
     """Every ATT(g, t) of a balanced panel that has comparison units, with its influence
     function (with the universal base period, ATT(g, g - 1) = 0 is the reference)."""
     rows, columns = [], []
     for g in np.unique(panel.cohort[np.isfinite(panel.cohort)]):
-        for i, b in _cells(g, panel.periods, base_period):
-            found = (0.0, np.zeros(len(panel.units))) if i == b else _cell(
+        for i, b in _period_pairs(g, panel.periods, base_period):
+            found = (0.0, np.zeros(len(panel.units))) if i == b else _group_time_att(
                 panel, g, i, b, control_group, METHODS[method])
             if found:
                 rows.append({"group": g, "time": panel.periods[i], "base": panel.periods[b],
