@@ -60,6 +60,8 @@ def test_bacon_weights_sum_to_one_and_weighted_sum_is_twfe(cohorts):
     assert comparisons["weight"].sum() == pytest.approx(1.0, abs=1e-12)
     assert (comparisons["weight"] > 0).all()
     assert est.statistics["twfe"] == pytest.approx(twfe(frame), abs=1e-8)
+    total = est.frames["summary"].set_index("type").loc[bacon.TOTAL]
+    assert total["estimate"] == est.statistics["twfe"] and total["weight"] == pytest.approx(1)
     types = set(comparisons["type"])
     expected = {bacon.EARLIER, bacon.LATER} | ({bacon.NEVER} if np.inf in cohorts else set())
     assert types == expected

@@ -20,7 +20,8 @@ the Callaway–Sant'Anna kind uses (units observed in every period, none treated
 :func:`.callaway_santanna.wide_panel`); controls are not part of this decomposition.
 
 Terms: one per comparison type, its weighted mean estimate; statistics ``twfe`` (the weighted
-sum) and ``weight_<type>``; frames ``comparisons`` (every 2x2) and ``summary`` (by type).
+sum) and ``weight_<type>``; frames ``comparisons`` (every 2x2) and ``summary`` (by type, and a
+last row: the TWFE estimate).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from models_py.estimate.tidy import TERM_COLUMNS, Estimate
 LABEL = "Goodman-Bacon decomposition"
 NEVER, EARLIER, LATER = ("treated vs never treated", "earlier vs later treated",
                          "later vs earlier treated")
+TOTAL = "TWFE (weighted sum)"
 
 
 class Options(timing.Panel):
@@ -99,6 +101,13 @@ def summary(comparisons: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def with_total(types: pd.DataFrame, twfe: float) -> pd.DataFrame:
+    """The summary by type with a last row, the TWFE estimate: every comparison, weight one."""
+    total = pd.DataFrame({"type": [TOTAL], "comparisons": [int(types["comparisons"].sum())],
+                          "weight": [float(types["weight"].sum())], "estimate": [twfe]})
+    return pd.concat([types, total], ignore_index=True)
+
+
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     if spec.control_vars:
         raise ValueError("the Goodman-Bacon decomposition is of the TWFE estimate without "
@@ -109,11 +118,12 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     types = summary(comparisons)
     terms = pd.DataFrame({"term": types["type"], "estimate": types["estimate"]}).reindex(
         columns=TERM_COLUMNS)
-    stats = {"twfe": float((comparisons["estimate"] * comparisons["weight"]).sum()),
-             "units_dropped": float(panel.dropped),
+    twfe = float((comparisons["estimate"] * comparisons["weight"]).sum())
+    stats = {"twfe": twfe, "units_dropped": float(panel.dropped),
              **{f"weight_{t.split()[0]}": float(w) for t, w in zip(types["type"],
                                                                    types["weight"])}}
     shown = comparisons.replace({"control": {np.inf: np.nan}})
     return Estimate(terms=terms, n_obs=int(panel.y.size),
                     formula=f"{spec.outcome} ~ D | {timing.unit(spec)} + {timing.period(spec)}",
-                    statistics=stats, frames={"comparisons": shown, "summary": types})
+                    statistics=stats, frames={"comparisons": shown,
+                                              "summary": with_total(types, twfe)})
