@@ -10,7 +10,8 @@ statistic ``control_cohort``). The effect at event time e is the average of the 
 coefficients weighted by each cohort's share of the treated units' observations at e; its
 variance is w' V w with V the regression's (clustered) covariance, the weights taken as given
 (as pyfixest's ``event_study(estimator="saturated").aggregate()`` and fixest's ``sunab``).
-Statistics: the joint pre-trend test of the leads (as the TWFE event study).
+Statistics: the joint pre-trend test of the leads (as the TWFE event study). Frame
+``cohort_effects``: every cohort x event-time coefficient with its observations and weight.
 """
 from __future__ import annotations
 
