@@ -100,6 +100,7 @@ def test_the_next_refresh_clears_the_dead_run_and_is_killed_inside_the_dbt_build
     first, second = runs(refresh_site)[-2:]
     assert first["status"] == "FAILURE"
     assert f"Run {first['run_id']} of refresh_city_yearbook was left unfinished" in log
+    assert "freed 1 pool slot(s)" in log   # the killed load's slot of duckdb_warehouse
     assert "dbt_models" in second["started"] and "dbt_models" not in second["succeeded"]
     assert {"load_city_yearbook", "io_transfer"} <= set(second["succeeded"])
     assert_intact(refresh_site, before)
