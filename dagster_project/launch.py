@@ -4,28 +4,23 @@ the Dagster instance of ``$DAGSTER_HOME``: the child process of `make refresh` a
     python -m dagster_project.launch --job refresh_all [--config-json JSON] [--tags JSON]
     python -m dagster_project.launch --assets raw/city_yearbook,marts/city_year [...]
 
-The console shows the run's events (Dagster's console log), not the instance's own set-up. The
-command exits 0 when the run succeeded and 1 when it failed. It runs the job through Dagster's
-Python API (``execute_job``), as ``dagster job execute`` and ``dagster asset materialize`` did
-before Dagster 1.13 superseded them with ``dg launch``; every step runs in this process (the
-definitions use the in-process executor), whose id the run's events record.
+The console shows the run's events (Dagster's console log; ``dagster_project`` keeps other
+libraries' log set-up off it). The command exits 0 when the run succeeded and 1 when it failed.
+It runs the job through Dagster's Python API (``execute_job``), as ``dagster job execute`` and
+``dagster asset materialize`` did before Dagster 1.13 superseded them with ``dg launch``; every
+step runs in this process (the definitions use the in-process executor), whose id the run's
+events record.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 DEFINITIONS = "dagster_project.definitions"
-
-
-def quiet_instance_logs() -> None:
-    """Keep the instance's storage set-up (alembic's migration lines) off the console."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def launch(job: str | None = None, assets: list[str] | None = None,
@@ -38,7 +33,6 @@ def launch(job: str | None = None, assets: list[str] | None = None,
         definitions = repository.get_definition()
         selection = [dg.AssetKey.from_user_string(key) for key in assets]
         job = definitions.get_implicit_job_def_for_assets(selection).name
-    quiet_instance_logs()
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(repository.get_reconstructable_job(job), instance,
                                 run_config=run_config or {}, tags=tags or {},

@@ -4,8 +4,8 @@ refuse to start a second one.
 Every study file is checked first (``specs.load_studies``): one with a problem stops the
 refresh with the list of its problems, before anything is written.
 
-``make refresh`` (and ``make study``) runs ``python -m dagster_project.preflight`` before
-``dagster job execute``.
+``make refresh`` (and ``make study``) runs ``python -m dagster_project.preflight`` before the
+run.
 A run whose process was killed (``kill -9``, the out-of-memory killer, a closed terminal) stays
 "started" in the Dagster instance and keeps its slot of the ``duckdb_warehouse`` pool, so the
 next run would wait for that slot forever. Every run of these definitions executes its steps in

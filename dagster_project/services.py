@@ -23,7 +23,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 WORKSPACE = PROJECT / "workspace.yaml"
 # How long each service may take to stop before it is killed.
-STOP_SECONDS = 30
+STOP_SECONDS = 60
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 

@@ -6,9 +6,9 @@ and publish it.
 
 ``make study STUDY=s001 [TABLE=baseline]`` runs it after the preflight. The study file and the
 names are checked here; then this process becomes the run (``dagster_project.launch``) of the
-chosen table assets, the figures drawn from them, the study's collected coefficients and the analysts'
-copy (so analysts see the new results), and the run is recorded in the Dagster instance like a
-refresh. Nothing upstream runs: the tables are estimated on the warehouse as it is.
+chosen table assets, the figures drawn from them, the study's collected coefficients and the
+analysts' copy (so analysts see the new results), and the run is recorded in the Dagster
+instance like a refresh. Nothing upstream runs: the tables are estimated on the warehouse as it is.
 """
 from __future__ import annotations
 

@@ -120,6 +120,11 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
         reader.wait(timeout=60)
         poller.wait(timeout=60)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # The console shows the run, each progress line once, and no instance set-up or warning of
+    # a superseded command.
+    console = done.stdout + done.stderr
+    assert "alembic" not in console and "superseded" not in console
+    assert len([line for line in console.splitlines() if "city_yearbook [1/" in line]) == 1
     statuses = [r["status"] for r in runs(refresh_site)[-3:]]
     assert statuses == ["FAILURE", "FAILURE", "SUCCESS"]
 

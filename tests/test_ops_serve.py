@@ -140,8 +140,9 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_from_postgres(serve, fresh_
         assert scheduled.job_name == "refresh_all"
         serve.graphql("mutation($s: ScheduleSelector!) { resetSchedule(scheduleSelector: $s) "
                       "{ __typename } }", s=selector("schedule", "refresh_all_nightly"))
-        serve.graphql("mutation($id: String!) { terminateRun(runId: $id, terminatePolicy: "
-                      "MARK_AS_CANCELED_IMMEDIATELY) { __typename } }", id=scheduled.run_id)
+        # queued, it is cancelled at once; launched already, its process is stopped first
+        serve.graphql("mutation($id: String!) { terminateRun(runId: $id) { __typename } }",
+                      id=scheduled.run_id)
         wait_for("the scheduled run cancelled", lambda: finished(
             instance, dg.RunsFilter(run_ids=[scheduled.run_id])), serve, 120)
 
@@ -178,6 +179,6 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_from_postgres(serve, fresh_
 
     # Ctrl-C stops make, the launcher, the webserver and the daemon.
     os.killpg(serve.proc.pid, signal.SIGINT)
-    serve.proc.wait(timeout=60)
+    serve.proc.wait(timeout=120)
     assert group_ends(serve.proc.pid, 60), serve.tail()
     assert not server_answers(serve.url)

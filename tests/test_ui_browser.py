@@ -171,6 +171,6 @@ def test_make_ui_in_the_background_stops_on_kill(ui):
     (this test comes last: it ends the module's UI)."""
     url, log, proc = ui
     os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=60)
+    proc.wait(timeout=120)
     assert group_ends(proc.pid, 60), log.read_text()[-3000:]
     assert "SIGTERM: stopping the Dagster webserver and daemon" in log.read_text()
