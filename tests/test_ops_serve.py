@@ -168,7 +168,7 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_from_postgres(serve, fresh_
                           "WHERE run_id = %s GROUP BY 1", run.run_id))
     events = {kind: stored.get(kind.value, 0) for kind in dg.DagsterEventType}  # stored names
     kinds = dg.DagsterEventType
-    assert events[kinds.RUN_ENQUEUED] == events[kinds.RUN_DEQUEUED] == 1
+    assert events[kinds.RUN_ENQUEUED] == events[kinds.RUN_STARTING] == 1
     assert events[kinds.RUN_SUCCESS] == 1
     assert events[kinds.ASSET_MATERIALIZATION] >= 3
     assert pg_rows(postgres_db, "SELECT status FROM runs WHERE run_id = %s",
