@@ -207,8 +207,9 @@ READER_TABLES = ("raw._load_log", "raw.city_yearbook", "raw.ceads_intermediate",
 
 
 # Seconds between two queries of a reader: each query takes about a tenth of a second of CPU,
-# so the reader leaves most of the machine to the refresh it watches.
-READ_EVERY = 0.25
+# so a reader takes about a tenth of a core and leaves the rest of the machine to the refresh it
+# watches (and, in the test suite, to the other pytest worker).
+READ_EVERY = 1.0
 
 
 def read_until_stopped(db: str, out: str, stop: str, pause: str = str(READ_EVERY)) -> None:
