@@ -9,11 +9,22 @@ SCALE ?= full
 # Format of the generated CEADs tables: xlsx (as real users have them), csv or parquet; empty
 # means Parquet at full scale and xlsx at small.
 FORMAT ?=
-# Where `make ui` listens.
+# Where `make ui` and `make serve` listen.
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
+# `make serve`: its Dagster instance folder, and the PostgreSQL server holding the instance's
+# runs, event logs and schedules. The password here is the one `make postgres` gives the local
+# cluster; set your own for a real server.
+SERVE_HOME ?= $(CURDIR)/.dagster_serve
+export DAGSTER_PG_HOST ?= 127.0.0.1
+export DAGSTER_PG_PORT ?= 5432
+export DAGSTER_PG_USER ?= dagster
+export DAGSTER_PG_PASSWORD ?= dagster
+export DAGSTER_PG_DB ?= dagster
+# Where `make postgres` keeps its local cluster.
+PG_DATA ?= $(CURDIR)/.postgres
 
-.PHONY: install demo generate refresh study test ui bench clean
+.PHONY: install demo generate refresh study test ui serve postgres postgres-stop bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -62,8 +73,25 @@ TEST_WORKERS ?= 2
 test: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
+# The Dagster webserver and daemon (sensors, schedules, the run queue) as two processes:
+# `make ui` on the single-machine instance in DAGSTER_HOME (SQLite files), `make serve` on the
+# PostgreSQL instance of SERVE_HOME. Either stops, with both services, on Ctrl-C or kill.
 ui: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m dagster_project.definitions -h $(UI_HOST) -p $(UI_PORT)
+	$(BIN)/python -m dagster_project.services -H $(UI_HOST) -p $(UI_PORT)
+
+serve: $(BIN)/.installed dbt/target/manifest.json $(SERVE_HOME)/dagster.yaml
+	DAGSTER_HOME=$(SERVE_HOME) $(BIN)/python -m dagster_project.services -H $(UI_HOST) -p $(UI_PORT)
+
+$(SERVE_HOME)/dagster.yaml: dagster.yaml deploy/dagster.serve.yaml
+	mkdir -p $(SERVE_HOME) && cat dagster.yaml deploy/dagster.serve.yaml > $@
+
+# A PostgreSQL cluster of the project's own in PG_DATA, on DAGSTER_PG_HOST:DAGSTER_PG_PORT, for
+# `make serve` where no server is at hand (Debian: apt-get install postgresql).
+postgres: $(BIN)/.installed
+	$(BIN)/python -m dagster_project.local_postgres start $(PG_DATA)
+
+postgres-stop: $(BIN)/.installed
+	$(BIN)/python -m dagster_project.local_postgres stop $(PG_DATA)
 
 # Benchmarks on the full default (run `make demo` first): input-output engine, the CEADs
 # workbook reader and the whole refresh with the CEADs tables as xlsx, then the studies
@@ -75,4 +103,4 @@ bench: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python bench/bench_studies.py
 
 clean:
-	rm -rf data/warehouse*.duckdb* dbt/target .dagster_home
+	rm -rf data/warehouse*.duckdb* dbt/target .dagster_home .dagster_serve

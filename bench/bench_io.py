@@ -22,8 +22,8 @@ the CPU time of a step barely moves when other work shares the machine and the w
 - reading one full-size workbook: ``models_py.ingest.ceads.read_mrio`` (the streaming reader,
   every check) against fastexcel (``load_sheet`` into Arrow: the cells only, no checks) and
   openpyxl read-only mode (timed on the first rows and extrapolated, as the table says);
-- refresh: ``dagster job execute -j refresh_all`` under ``/usr/bin/time -v`` on a landing
-  folder holding ``<raw>``'s sources with the CEADs tables as those workbooks, into a fresh
+- refresh: ``python -m dagster_project.launch --job refresh_all`` under ``/usr/bin/time -v``
+  on a landing folder holding ``<raw>``'s sources with the CEADs tables as those workbooks, into a fresh
   warehouse in ``--work`` (wall time, and the peak resident set of the largest process).
 
 Targets: engine / bare <= 1.5; pymrio / engine per table >= 3; engine peak <= ~4 GB (three
@@ -337,9 +337,8 @@ def run_refresh(raw: Path, work: Path, workbooks: list[str]) -> dict:
     env = {**os.environ, "RAW_DATA_DIR": str(landing), "DAGSTER_HOME": str(out / "dagster_home"),
            "WAREHOUSE_PATH": str(out / "warehouse.duckdb"), "PUBLISH_DIR": str(out / "publish")}
     before = os.getloadavg()[0]
-    done = subprocess.run(["/usr/bin/time", "-v", str(Path(sys.executable).parent / "dagster"),
-                           "job", "execute", "-m", "dagster_project.definitions",
-                           "-j", "refresh_all"], env=env, cwd=ROOT, capture_output=True,
+    done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "dagster_project.launch",
+                           "--job", "refresh_all"], env=env, cwd=ROOT, capture_output=True,
                           text=True)
     (out / "refresh.log").write_text(done.stderr)
     if done.returncode != 0:

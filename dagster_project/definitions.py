@@ -2,7 +2,7 @@
 the raw-file sensor, the nightly schedule, freshness checks, and the publishing of the
 analysts' copy after a run whose only failures were study tables.
 
-``dagster dev -m dagster_project.definitions`` (or ``make ui``) opens the lineage UI.
+``make ui`` (or ``make serve``) opens the lineage UI on them (``dagster_project.services``).
 """
 from __future__ import annotations
 

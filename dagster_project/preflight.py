@@ -5,8 +5,8 @@ Every study file is checked first (``specs.load_studies``), and the team-mode se
 (``models_py.lake.settings``): a problem stops the refresh with the list of its problems,
 before anything is written.
 
-``make refresh`` (and ``make study``) runs ``python -m dagster_project.preflight`` before
-``dagster job execute``.
+``make refresh`` (and ``make study``) runs ``python -m dagster_project.preflight`` before the
+run.
 A run whose process was killed (``kill -9``, the out-of-memory killer, a closed terminal) stays
 "started" in the Dagster instance and keeps its slot of the ``duckdb_warehouse`` pool, so the
 next run would wait for that slot forever. Every run of these definitions executes its steps in
@@ -63,11 +63,20 @@ def fail_dead_run(instance: dg.DagsterInstance, run: RunProcess) -> int:
     """Mark a run whose process is gone as failed, and free the pool slots it held; returns the
     number of slots freed."""
     dagster_run = instance.get_run_by_id(run.run_id)
+    held = _slots_held(instance, run.run_id)
     who = f"process {run.pid}" if run.pid else "its process"
     instance.report_run_failed(
         dagster_run, f"{who} ended without finishing the run (killed or crashed); marked failed "
                      "before the next refresh, which frees its slot in the warehouse pool.")
-    return instance.event_log_storage.free_concurrency_slots_for_run(run.run_id) or 0
+    instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return held - _slots_held(instance, run.run_id)
+
+
+def _slots_held(instance: dg.DagsterInstance, run_id: str) -> int:
+    """How many pool slots the run holds, over every pool."""
+    storage = instance.event_log_storage
+    return sum(slot.run_id == run_id for pool in storage.get_concurrency_keys()
+               for slot in storage.get_concurrency_info(pool).claimed_slots)
 
 
 def _run_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:

@@ -6,12 +6,11 @@
     python -m dagster_project.refresh --changed     # what the raw-file sensor would run, now
 
 ``make refresh [SOURCE=...] [YEAR=...] [CHANGED=1]`` runs it after the preflight. The arguments
-are checked here, then ``dagster job execute`` of the job runs as a child process (a year goes
-in as the run config of the source's loader, written to
-``$DAGSTER_HOME/refresh_run_config.yaml``) or, for ``--changed``, ``dagster asset
-materialize`` of the sensor's selection; so the run is recorded in the Dagster instance like
-any other and stops with the command's process group. With ``--changed`` and nothing new or
-changed in the landing folder, nothing runs.
+are checked here, then the job runs in a child process (``dagster_project.launch``; a year goes
+in as the run config of the source's loader) or, for ``--changed``, the sensor's selection of
+assets does; so the run is recorded in the Dagster instance like any other and stops with the
+command's process group. With ``--changed`` and nothing new or changed in the landing folder,
+nothing runs.
 
 When the run's only failures are study tables, the job ``publish_results`` runs next and
 publishes the analysts' copy (``dagster_project.publish``). The command ends with a summary
@@ -23,20 +22,29 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from models_py import ingest
 
-DEFINITIONS = "dagster_project.definitions"
 # Marks the command's runs: it publishes after them itself (dagster_project.publish).
-TAGS = json.dumps({"refresh/publishes_itself": "make refresh"})
+TAGS = {"refresh/publishes_itself": "make refresh"}
+
+
+def launch_command(*, job: str | None = None, assets: list[str] | None = None,
+                   run_config: dict | None = None) -> list[str]:
+    """The command line of the child process that runs ``job`` or the ``assets`` (keys as
+    ``a/b`` strings), with this command's tags."""
+    argv = [sys.executable, "-m", "dagster_project.launch"]
+    argv += ["--job", job] if job else ["--assets", ",".join(assets)]
+    if run_config:
+        argv += ["--config-json", json.dumps(run_config)]
+    return argv + ["--tags", json.dumps(TAGS)]
 
 
 def command(source: str | None, year: int | None) -> list[str]:
-    """The ``dagster job execute`` command line of the refresh (the run config file written)."""
+    """The command line of the refresh of everything, one source or one year of it."""
     if year is not None and source is None:
         raise SystemExit("YEAR needs SOURCE: which source's year to reload "
                          f"({', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)})")
@@ -46,21 +54,14 @@ def command(source: str | None, year: int | None) -> list[str]:
     if year is not None and not ingest.SOURCES[source].yearly:
         raise SystemExit(f"{source} has no yearly files; reload it whole (no YEAR). The yearly "
                          f"sources are {', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)}")
-    dagster = str(Path(sys.executable).parent / "dagster")
     job = "refresh_all" if source is None else f"refresh_{source}"
-    argv = [dagster, "job", "execute", "-m", DEFINITIONS, "--tags", TAGS, "-j", job]
-    if year is not None:
-        config = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")) / "refresh_run_config.yaml"
-        config.parent.mkdir(parents=True, exist_ok=True)
-        # JSON is YAML: the loader's config, nothing else
-        config.write_text(json.dumps({"ops": {f"load_{source}": {"config": {"year": year}}}}))
-        argv += ["-c", str(config)]
-    return argv
+    config = None if year is None else {"ops": {f"load_{source}": {"config": {"year": year}}}}
+    return launch_command(job=job, run_config=config)
 
 
 def changed_command(warehouse_file: Path, raw_dir: Path) -> list[str] | None:
-    """The ``dagster asset materialize`` command line of the run the raw-file sensor would
-    request for the landing folder's new and changed files; None when there are none."""
+    """The command line of the run the raw-file sensor would request for the landing folder's
+    new and changed files; None when there are none."""
     from dagster_project.definitions import defs    # loads the dbt manifest: only here
     from dagster_project.sensors import loaded_files, run_request
     from models_py.ingest.changes import changed_files
@@ -71,12 +72,8 @@ def changed_command(warehouse_file: Path, raw_dir: Path) -> list[str] | None:
     for change in changes:
         print(f"{'new' if change.new else 'changed'}: {change.file}", flush=True)
     request = run_request(changes, defs.resolve_asset_graph())
-    argv = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
-            DEFINITIONS, "--select",
-            ",".join(key.to_user_string() for key in request.asset_selection)]
-    if request.run_config:
-        argv += ["--config-json", json.dumps(request.run_config)]
-    return argv
+    return launch_command(assets=[key.to_user_string() for key in request.asset_selection],
+                          run_config=request.run_config)
 
 
 def main(args: list[str] | None = None) -> None:
@@ -97,11 +94,11 @@ def main(args: list[str] | None = None) -> None:
         if argv is None:
             print("nothing new or changed in the landing folder since the last refresh")
             return
-        print(f"dagster asset materialize of {argv[argv.index('--select') + 1].count(',') + 1} "
-              "assets", flush=True)
+        print(f"a run of {argv[argv.index('--assets') + 1].count(',') + 1} assets", flush=True)
     else:
         argv = command(options.source or None, options.year)
-        print(" ".join(argv[2:]), flush=True)
+        print(f"a run of {argv[argv.index('--job') + 1]}"
+              + ("" if options.year is None else f", year {options.year}"), flush=True)
     sys.exit(run_and_publish(argv))
 
 
@@ -125,8 +122,7 @@ def run_and_publish(argv: list[str]) -> int:
     if tables:
         print(f"study tables failed: {', '.join(tables)}; publishing the analysts' copy with "
               "everything else", flush=True)
-        subprocess.run([argv[0], "job", "execute", "-m", DEFINITIONS, "--tags", TAGS, "-j",
-                        publish.PUBLISH_JOB], check=True)
+        subprocess.run(launch_command(job=publish.PUBLISH_JOB), check=True)
     if warehouse.warehouse_path().exists():
         with warehouse.connect(read_only=True) as con:
             summary = run.status_summary(run.table_status(con, since=started))

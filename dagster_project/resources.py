@@ -11,9 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject
-from dagster_dbt.dbt_project import using_dagster_dev
 from dagster_duckdb import DuckDBResource
 
 from models_py import warehouse
@@ -26,22 +24,6 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-
-
-def parse_dbt_project_if_dev() -> None:
-    """Under ``dagster dev`` (``make ui``), re-parse the dbt project so that edited models show
-    on reload, with ``DBT_EXECUTABLE``: dagster-dbt's own ``prepare_if_dev`` runs whatever
-    ``dbt`` is on PATH, and fails when the virtual environment is not on it."""
-    def parse() -> None:
-        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
-            ["parse", "--quiet"], target_path=dbt_project.target_path).wait()
-
-    if using_dagster_dev():
-        # The same guard dagster-dbt uses: several processes load the code location at once.
-        run_with_concurrent_update_guard(dbt_project.manifest_path, parse)
-
-
-parse_dbt_project_if_dev()
 
 
 class Warehouse(DuckDBResource):

@@ -5,20 +5,18 @@ and publish it.
     python -m dagster_project.study s001 --table baseline  # one table, and the figures it feeds
 
 ``make study STUDY=s001 [TABLE=baseline]`` runs it after the preflight. The study file and the
-names are checked here; then this process becomes ``dagster asset materialize`` of the chosen
-table assets, the figures drawn from them, the study's collected coefficients and the analysts'
-copy (so analysts see the new results), and the run is recorded in the Dagster instance like a
-refresh. Nothing upstream runs: the tables are estimated on the warehouse as it is.
+names are checked here; then this process becomes the run (``dagster_project.launch``) of the
+chosen table assets, the figures drawn from them, the study's collected coefficients and the
+analysts' copy (so analysts see the new results), and the run is recorded in the Dagster
+instance like a refresh. Nothing upstream runs: the tables are estimated on the warehouse as it is.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from dagster_project.assets.studies import figure_key, table_key
-from dagster_project.refresh import DEFINITIONS
 from models_py.estimate.figures import figure_tables
 from models_py.estimate.schema import suggestion
 from models_py.estimate.specs import load_study, study_names
@@ -27,7 +25,7 @@ SNAPSHOT = "analyst_snapshot"
 
 
 def selection(study_name: str, table: str | None = None) -> list[str]:
-    """The asset keys (as ``dagster asset materialize --select`` takes them) that estimate and
+    """The asset keys (as ``a/b`` strings) that estimate and
     publish a study, or one table of it."""
     names = study_names()
     if study_name.lower() not in names:
@@ -53,9 +51,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--table", help="one table of the study, e.g. baseline")
     options = parser.parse_args(args)
     keys = selection(options.study, options.table)
-    print(f"dagster asset materialize of {', '.join(keys)}", flush=True)
-    dagster = str(Path(sys.executable).parent / "dagster")
-    argv = [dagster, "asset", "materialize", "-m", DEFINITIONS, "--select", ",".join(keys)]
+    print(f"a run of {', '.join(keys)}", flush=True)
+    argv = [sys.executable, "-m", "dagster_project.launch", "--assets", ",".join(keys)]
     os.execv(argv[0], argv)
 
 

@@ -35,7 +35,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 # second, and the fixtures of the third, need no shared warehouse: one worker runs them while
 # the other builds it.
 LONGEST_FIRST = ("test_ops_refresh", "test_s001_null", "test_partial_sources",
-                 "test_data_quality", "test_ui_browser", "test_refresh_year",
+                 "test_data_quality", "test_ui_browser", "test_ops_serve", "test_refresh_year",
                  "test_ops_study", "test_dbt_city_marts", "test_reference_seeds", "test_dbt_pair_marts",
                  "test_pipeline", "test_observability")
 

@@ -100,6 +100,7 @@ def test_the_next_refresh_clears_the_dead_run_and_is_killed_inside_the_dbt_build
     first, second = runs(refresh_site)[-2:]
     assert first["status"] == "FAILURE"
     assert f"Run {first['run_id']} of refresh_city_yearbook was left unfinished" in log
+    assert "freed 1 pool slot(s)" in log   # the killed load's slot of duckdb_warehouse
     assert "dbt_models" in second["started"] and "dbt_models" not in second["succeeded"]
     assert {"load_city_yearbook", "io_transfer"} <= set(second["succeeded"])
     assert_intact(refresh_site, before)
@@ -119,6 +120,11 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
         reader.wait(timeout=60)
         poller.wait(timeout=60)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # The console shows the run, each progress line once, and no instance set-up or warning of
+    # a superseded command.
+    console = done.stdout + done.stderr
+    assert "alembic" not in console and "superseded" not in console
+    assert len([line for line in console.splitlines() if "city_yearbook [1/" in line]) == 1
     statuses = [r["status"] for r in runs(refresh_site)[-3:]]
     assert statuses == ["FAILURE", "FAILURE", "SUCCESS"]
 

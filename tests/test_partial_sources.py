@@ -78,7 +78,7 @@ def _study_keys() -> list[dg.AssetKey]:
 @pytest.fixture(scope="module")
 def s003_refresh(small_default, tmp_path_factory) -> Refresh:
     """`make refresh` on a folder holding the S003 sources: the refresh_all job of the
-    definitions, run by the dagster CLI in a subprocess with its own instance."""
+    definitions, run in a subprocess with its own instance, as `make refresh` runs it."""
     base = tmp_path_factory.mktemp("s003_sources")
     raw = landing_folder(small_default[0], base / "raw", S003_SOURCES)
     home = base / "dagster_home"
@@ -86,8 +86,7 @@ def s003_refresh(small_default, tmp_path_factory) -> Refresh:
     shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "RAW_DATA_DIR": str(raw), "WAREHOUSE_PATH": str(base / "wh.duckdb"),
            "PUBLISH_DIR": str(base / "publish"), "DAGSTER_HOME": str(home)}
-    run = subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
-                          "dagster_project.definitions", "-j", "refresh_all"],
+    run = subprocess.run([sys.executable, "-m", "dagster_project.launch", "--job", "refresh_all"],
                          cwd=PROJECT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-5000:]
     with dg.DagsterInstance.from_config(str(home)) as instance:

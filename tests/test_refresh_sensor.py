@@ -106,9 +106,9 @@ def test_refresh_of_what_changed(warehouse, landing):
     assert changed_command(warehouse.db, landing) is None
     change_last_digit(landing / YEARBOOK_2014)
     argv = changed_command(warehouse.db, landing)
-    assert argv[1:3] == ["asset", "materialize"]
+    assert argv[1:3] == ["-m", "dagster_project.launch"]
     selected = {dg.AssetKey.from_user_string(k)
-                for k in argv[argv.index("--select") + 1].split(",")}
+                for k in argv[argv.index("--assets") + 1].split(",")}
     assert selected == downstream_of("city_yearbook")
     assert json.loads(argv[argv.index("--config-json") + 1]) == {
         "ops": {"load_city_yearbook": {"config": {"year": 2014}}}}

@@ -84,9 +84,16 @@ def test_one_year_replaces_only_that_year(site):
     assert status["status"][0] == "loaded" and status["rows"][0] == total
     assert status["message"][0].startswith("2014 replaced")
 
-    materialization = result.asset_materializations_for_node("load_city_yearbook")[0]
-    assert materialization.metadata["year"].value == 2014
-    assert materialization.metadata["seconds"].value > 0
+    # The loader's metadata counts as the status does: the table's rows and files, every
+    # year's; and beside them what this load read, the year's rows from its one file.
+    files = query(db, "SELECT count(DISTINCT source_file) n FROM raw.city_yearbook")["n"][0]
+    assert status["files"][0] == files > 1
+    metadata = {k: v.value for k, v in result.asset_materializations_for_node(
+        "load_city_yearbook")[0].metadata.items()}
+    assert (metadata["rows"], metadata["files"]) == (total, files)
+    assert (metadata["year"], metadata["year_rows"], metadata["year_files"]) == \
+        (2014, len(year_after), 1)
+    assert metadata["seconds"] > 0
 
 
 def test_bad_file_of_the_year_leaves_the_warehouse_as_it_was(site):
@@ -133,14 +140,18 @@ def test_year_needs_a_yearly_source_and_its_file(site):
         ingest.load("city_yearbook", raw, 1990)
 
 
-def test_refresh_command(tmp_path, monkeypatch):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    assert command(None, None)[-2:] == ["-j", "refresh_all"]
-    assert command("eps", None)[-2:] == ["-j", "refresh_eps"]
+def test_refresh_command():
+    def option(argv, name):
+        return argv[argv.index(name) + 1]
+
+    assert option(command(None, None), "--job") == "refresh_all"
+    assert "--config-json" not in command(None, None)
+    assert option(command("eps", None), "--job") == "refresh_eps"
     argv = command("city_yearbook", 2015)
-    assert argv[-4:-1] == ["-j", "refresh_city_yearbook", "-c"]
-    config = json.loads((tmp_path / "refresh_run_config.yaml").read_text())
-    assert config == {"ops": {"load_city_yearbook": {"config": {"year": 2015}}}}
+    assert argv[1:3] == ["-m", "dagster_project.launch"]
+    assert option(argv, "--job") == "refresh_city_yearbook"
+    assert json.loads(option(argv, "--config-json")) == {
+        "ops": {"load_city_yearbook": {"config": {"year": 2015}}}}
     for source, year, says in [(None, 2015, "YEAR needs SOURCE"),
                                ("eps", 2015, "eps has no yearly files"),
                                ("yearbooks", None, "unknown source 'yearbooks'")]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ops_support import PROJECT
+from ops_support import PROJECT, free_port, group_ends
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless, as root, on a machine whose only network is loopback.
@@ -34,12 +33,6 @@ pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason="Chromium is not installed, so the lineage UI cannot be opened in a browser here "
            "(install Debian's chromium: apt-get install -y chromium; .ci/run does)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop_group(proc: subprocess.Popen) -> None:
@@ -58,7 +51,8 @@ def stop_group(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def ui(refresh_site, tmp_path_factory):
-    """The URL of `make ui` serving the site on loopback."""
+    """`make ui` serving the site on loopback, started as a script's `make ui &` starts it
+    (SIGINT ignored): its URL, its log and its process."""
     home = tmp_path_factory.mktemp("ui_home")
     port = free_port()
     env = {k: v for k, v in refresh_site.env().items()
@@ -68,7 +62,8 @@ def ui(refresh_site, tmp_path_factory):
     log = home / "ui.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(["make", "-s", "-C", str(PROJECT), "ui"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + UI_START_SECONDS
@@ -81,7 +76,7 @@ def ui(refresh_site, tmp_path_factory):
                 assert time.monotonic() < deadline, \
                     "no UI after 5 minutes:\n" + log.read_text()[-3000:]
                 time.sleep(1)
-        yield url, log
+        yield url, log, proc
     finally:
         stop_group(proc)
 
@@ -90,7 +85,7 @@ def ui(refresh_site, tmp_path_factory):
 def page(ui, refresh_site):
     from playwright.sync_api import sync_playwright
 
-    url, _ = ui
+    url, *_ = ui
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1050})
@@ -120,14 +115,17 @@ def screenshot(page, shots: list[Path], name: str) -> None:
 
 
 def test_the_code_location_loads_with_nothing_on_path(page, ui):
-    url, log = ui
+    url, log, _ = ui
     page.goto(url + "/locations")
     page.get_by_text("dagster_project.definitions").first.wait_for()
-    assert "was not found on PATH" not in log.read_text()
+    said = log.read_text()
+    assert "was not found on PATH" not in said
+    # The instance settings in DAGSTER_HOME are the ones meant: no warning about the project's.
+    assert "will not be used" not in said and "superseded" not in said
 
 
 def test_the_graph_shows_a_published_s003_table_and_its_raw_sources(page, ui, shots):
-    url, _ = ui
+    url, *_ = ui
     page.goto(url + "/assets/results/s003_baseline?view=lineage&lineageScope=upstream"
                     "&lineageDepth=20")
     nodes = page.locator('[class*="AssetNode_assetName"]')
@@ -143,7 +141,7 @@ def test_the_graph_shows_a_published_s003_table_and_its_raw_sources(page, ui, sh
 
 
 def test_the_tables_metadata_preview_renders(page, ui, shots):
-    url, _ = ui
+    url, *_ = ui
     page.goto(url + "/assets/results/s003_baseline")
     page.get_by_text("[Show Markdown]").first.click()
     dialog = page.get_by_role("dialog")
@@ -157,7 +155,7 @@ def test_the_tables_metadata_preview_renders(page, ui, shots):
 
 
 def test_a_blocking_checks_result_is_visible(page, ui, shots):
-    url, _ = ui
+    url, *_ = ui
     page.goto(url + "/assets/marts/city_pair_period?view=checks")
     page.get_by_text("gx_city_pair_period_integrity", exact=True).first.click()
     page.get_by_text("This is a").first.wait_for()
@@ -166,3 +164,13 @@ def test_a_blocking_checks_result_is_visible(page, ui, shots):
     assert "Great Expectations integrity suite of expectations/city_pair_period.yml" in body
     assert "Passed" in body
     screenshot(page, shots, "ui_check")
+
+
+def test_make_ui_in_the_background_stops_on_kill(ui):
+    """`kill <make's pid>` (SIGTERM, to make alone) stops make, the webserver and the daemon
+    (this test comes last: it ends the module's UI)."""
+    url, log, proc = ui
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=120)
+    assert group_ends(proc.pid, 60), log.read_text()[-3000:]
+    assert "SIGTERM: stopping the Dagster webserver and daemon" in log.read_text()

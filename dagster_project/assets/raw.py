@@ -65,7 +65,7 @@ def _materialize(context: dg.AssetExecutionContext, source: str, duckdb: DuckDBR
     raw_dir = raw_folder.dir()
     result = ingest.load(source, raw_dir, year)  # raises IngestError before any write
     with duckdb.get_connection() as con:
-        ingest.write(con, result, raw_dir, year)
+        held = ingest.write(con, result, raw_dir, year)
     seconds = round(time.perf_counter() - start, 3)
     counts = result.row_counts()
     scope = "" if year is None else f" (year {year} only; other years kept)"
@@ -76,11 +76,14 @@ def _materialize(context: dg.AssetExecutionContext, source: str, duckdb: DuckDBR
         context.log.info(f"{source}{scope}: {counts} from {len(result.files)} files in "
                          f"{seconds} s")
     for table in ingest.SOURCES[source].tables:
-        metadata = {"status": result.status, "rows": dg.MetadataValue.int(counts[table]),
-                    "files": len(result.files), "seconds": dg.MetadataValue.float(seconds),
+        # rows and files: what the table holds now, as raw._source_status counts them
+        metadata = {"status": result.status, "rows": dg.MetadataValue.int(held.rows[table]),
+                    "files": held.files, "seconds": dg.MetadataValue.float(seconds),
                     "report": dg.MetadataValue.json(_jsonable(result.report))}
-        if year is not None:
-            metadata["year"] = dg.MetadataValue.int(year)
+        if year is not None:   # and what this load read: the year's file and rows
+            metadata.update(year=dg.MetadataValue.int(year),
+                            year_rows=dg.MetadataValue.int(counts[table]),
+                            year_files=len(result.files))
         if result.absent:
             metadata["absent"] = f"no files: {result.absent}"
         yield dg.MaterializeResult(asset_key=raw_table_key(table), metadata=metadata)

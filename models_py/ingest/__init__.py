@@ -82,10 +82,19 @@ def load(source: str, raw_dir: Path, year: int | None = None) -> LoadResult:
     return result
 
 
+@dataclass(frozen=True)
+class Held:
+    """What a source's raw tables hold after a write: rows per table, and how many files those
+    rows come from. After a one-year write that is every year's, not the year's alone."""
+    rows: dict[str, int]
+    files: int
+
+
 def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path,
-          year: int | None = None) -> None:
+          year: int | None = None) -> Held:
     """Replace the source's raw tables (with ``year``: only their rows of that year), log the
-    files they came from and record the source's status (loaded or absent), atomically."""
+    files they came from and record the source's status (loaded or absent), atomically.
+    Returns what the tables now hold, as ``raw._source_status`` records it."""
     raw_dir = Path(raw_dir)
     loaded_at = warehouse.now()
     encodings = result.report.get("encodings", {})
@@ -93,18 +102,30 @@ def write(con: duckdb.DuckDBPyConnection, result: LoadResult, raw_dir: Path,
         "source": result.source, "file": str(p.relative_to(raw_dir)), "sha256": sha256(p),
         "bytes": p.stat().st_size, "encoding": encodings.get(str(p.relative_to(raw_dir)), ""),
         "loaded_at": loaded_at} for p in result.files])
+    held = []
 
     def status() -> dict:   # once every part is written: a source in parts counts as it goes
         counts = result.row_counts()
         message = result.absent or "; ".join(f"raw.{t}: {n:,} rows" for t, n in counts.items())
-        rows = sum(counts.values())
+        now = Held(counts, len(result.files))
         if year is not None:    # the tables now hold this year's rows beside the other years'
-            rows = sum(con.execute(f'SELECT count(*) FROM raw."{t}"').fetchone()[0]
-                       for t in result.tables)
-            message = f"{year} replaced: {message}; {rows:,} rows in all years"
-        return {"source": result.source, "status": result.status, "files": len(result.files),
-                "rows": rows, "checked_at": loaded_at, "message": message}
+            now = _held(con, result.tables)
+            message = (f"{year} replaced ({len(result.files)} file): {message}; "
+                       f"{sum(now.rows.values()):,} rows from {now.files} files in all years")
+        held.append(now)
+        return {"source": result.source, "status": result.status, "files": now.files,
+                "rows": sum(now.rows.values()), "checked_at": loaded_at, "message": message}
 
     warehouse.replace_tables(con, "raw", result.rows(), log, status=status,
                              types={t: schema.RAW_TABLES[t] for t in result.tables},
                              where=None if year is None else f"year = {int(year)}")
+    return held[-1]
+
+
+def _held(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> Held:
+    """The rows of each of ``tables`` and the files (``source_file``) their rows come from."""
+    rows = {t: con.execute(f'SELECT count(*) FROM raw."{t}"').fetchone()[0] for t in tables}
+    named = [t for t in tables if "source_file" in schema.RAW_TABLES[t]]
+    files = con.execute("SELECT count(DISTINCT source_file) FROM (" + " UNION ALL ".join(
+        f'SELECT source_file FROM raw."{t}"' for t in named) + ")").fetchone()[0]
+    return Held(rows, files)

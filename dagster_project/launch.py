@@ -1,0 +1,58 @@
+"""Run one job of the definitions, or a selection of their assets, in this process, recorded in
+the Dagster instance of ``$DAGSTER_HOME``: the child process of `make refresh` and `make study`.
+
+    python -m dagster_project.launch --job refresh_all [--config-json JSON] [--tags JSON]
+    python -m dagster_project.launch --assets raw/city_yearbook,marts/city_year [...]
+
+The console shows the run's events (Dagster's console log; ``dagster_project`` keeps other
+libraries' log set-up off it). The command exits 0 when the run succeeded and 1 when it failed.
+It runs the job through Dagster's Python API (``execute_job``), as ``dagster job execute`` and
+``dagster asset materialize`` did before Dagster 1.13 superseded them with ``dg launch``; every
+step runs in this process (the definitions use the in-process executor), whose id the run's
+events record.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+DEFINITIONS = "dagster_project.definitions"
+
+
+def launch(job: str | None = None, assets: list[str] | None = None,
+           run_config: dict | None = None, tags: dict | None = None) -> bool:
+    """Run ``job``, or the assets with the keys ``assets`` (``a/b`` strings) and nothing else;
+    True when the run succeeded."""
+    repository = ReconstructableRepository.for_module(DEFINITIONS, "defs")
+    selection = None
+    if assets:
+        definitions = repository.get_definition()
+        selection = [dg.AssetKey.from_user_string(key) for key in assets]
+        job = definitions.get_implicit_job_def_for_assets(selection).name
+    with dg.DagsterInstance.get() as instance:
+        result = dg.execute_job(repository.get_reconstructable_job(job), instance,
+                                run_config=run_config or {}, tags=tags or {},
+                                asset_selection=selection)
+    return result.success
+
+
+def main(args: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.launch",
+                                     description=__doc__.split("\n\n")[0])
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--job", help="a job of the definitions, e.g. refresh_all")
+    what.add_argument("--assets", help="asset keys, comma-separated, e.g. raw/eps,marts/city_year")
+    parser.add_argument("--config-json", default="{}", help="the run config, as JSON")
+    parser.add_argument("--tags", default="{}", help="the run's tags, as a JSON object")
+    options = parser.parse_args(args)
+    ok = launch(options.job, options.assets.split(",") if options.assets else None,
+                json.loads(options.config_json), json.loads(options.tags))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
