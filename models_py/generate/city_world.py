@@ -35,8 +35,7 @@ import pandas as pd
 from models_py import reference
 from models_py.generate import business_cycle, digital_infrastructure
 from models_py.generate import latent as latent_mod
-from models_py.generate.digital_infrastructure import (PATENT_BASE, S000_PATENTS,
-                                                      S000_TERTIARY_PP)
+from models_py.generate.digital_infrastructure import S000_PATENTS, S000_TERTIARY_PP
 from models_py.generate.latent import URBAN_SLOPE, development
 from models_py.generate.latent import world_rng as _rng
 from models_py.generate.mrio_world import great_circle_km
@@ -240,8 +239,10 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
                                                                             0.06)
     v["industrial_current_assets"] = gdp * v["share_secondary"] / 100 * ratio(np.log(1.0), 0,
                                                                               0.3, 0.06)
-    patents = ratio(np.log(PATENT_BASE), 1.0, 0.5, 0.08, national=0.09) \
-        + PATENT_BASE * np.expm1(S000_PATENTS * digital["di_city"])
+    # Patents rise with digital infrastructure alone (S000's mechanism, in logs): no national
+    # trend, which could not be parallel both in logs (S000) and in levels (S001's index).
+    patents = ratio(np.log(3.0), 1.0, 0.5, 0.08) \
+        * np.exp(S000_PATENTS * digital["di_city"])
     v["patents_granted"] = pop * planted("patents_granted", patents)
     v["patent_applications"] = pop * planted("patent_applications",
                                              patents * ratio(np.log(1.8), 0, 0.1, 0.08))

@@ -28,8 +28,7 @@ from models_py.generate.resilience_index import entropy_fit
 S000_RATE_RANGE = (0.06, 0.18)      # annual growth of log broadband per 100 residents
 S000_THEIL_SLOPE = {"high": 0.009, "low": 0.006}  # Theil fall per unit of DI, by urbanization
 S000_THEIL_FLOOR = 0.05             # the Theil index falls to at most this share of its 2013 value
-PATENT_BASE = 3.0                   # patents granted per 10,000 residents, a typical city
-S000_PATENTS = 0.50                 # patents per 10,000 += PATENT_BASE * (exp(0.50 DI) - 1)
+S000_PATENTS = 0.50                 # log patents per unit of DI
 S000_TERTIARY_PP = 6.0              # tertiary share (pp) per unit of DI; secondary falls as much
 
 
@@ -135,10 +134,8 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
             },
             "mechanism_patents": {
                 "sign": "+", "value": S000_PATENTS,
-                "how": f"patents granted per 10,000 residents += {PATENT_BASE:g}*(exp("
-                       f"{S000_PATENTS:g}*DI_pt) - 1) in every city (the same rise in every city "
-                       "of a province, not one in proportion to its level), applications in "
-                       "proportion",
+                "how": f"log patents granted and applied += {S000_PATENTS:g}*DI_pt in every "
+                       "city (patents per 10,000 residents have no other trend)",
             },
             "mechanism_industrial_upgrading": {
                 "sign": "+", "value": S000_TERTIARY_PP,
