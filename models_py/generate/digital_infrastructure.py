@@ -152,8 +152,7 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
         "province_theil_2013": {p: round(theil0[p], 5) for p in s000_prov if p in theil0},
     }
     return {"converged_lg": converged, "unconverged_lg": unconverged, "di_city": di,
-            "broadband": broadband,
-            "mobile": mobile, "telecom": telecom, "truth": truth}
+            "broadband": broadband, "mobile": mobile, "telecom": telecom, "truth": truth}
 
 
 def _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_without
