@@ -82,7 +82,9 @@ def _row(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
     return r.iloc[0]
 
 
-def targets_s000(truth: dict, work: Path) -> list[tuple]:
+# What each study's estimates target: (label, table, column, term, target value) from the
+# truth file and, where the target depends on the data, the study's DuckDB file ``db``.
+def targets_s000(truth: dict, db: Path) -> list[tuple]:
     e = truth["S000"]["index_effects"]
     return [("Baseline, balance (−Theil)", "baseline", 1, "di_index", e["baseline_theil"]),
             ("Baseline, balance (−CV)", "baseline", 3, "di_index", e["baseline_cv"]),
@@ -101,7 +103,7 @@ def targets_s000(truth: dict, work: Path) -> list[tuple]:
              e["urbanization_difference_cv"])]
 
 
-def targets_s001(truth: dict, work: Path) -> list[tuple]:
+def targets_s001(truth: dict, db: Path) -> list[tuple]:
     e = truth["S001"]["index_effects"]
     return [("Baseline TWFE, without controls", "baseline", 1, "did", e["twfe"]),
             ("Baseline TWFE, with controls", "baseline", 2, "did", e["twfe"]),
@@ -111,7 +113,7 @@ def targets_s001(truth: dict, work: Path) -> list[tuple]:
             ("IV-2SLS", "iv", 2, "did", e["iv"])]
 
 
-def targets_s002(truth: dict, work: Path) -> list[tuple]:
+def targets_s002(truth: dict, db: Path) -> list[tuple]:
     effects = truth["S002"]["effects"]
     study = load_study("s002")
     doc = yaml.safe_load((STUDIES_DIR / "s002.yml").read_text(encoding="utf-8"))
@@ -132,8 +134,8 @@ def targets_s002(truth: dict, work: Path) -> list[tuple]:
     return out
 
 
-def targets_s004(truth: dict, work: Path) -> list[tuple]:
-    with duckdb.connect(str(work / "s004.duckdb"), read_only=True) as con:
+def targets_s004(truth: dict, db: Path) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
         mart = con.execute("SELECT * FROM marts.county_year").df()
     out = []
     for table, column, outcome in (("growth", 2, "gdp_growth"), ("inequality", 2, "log_income_gap"),
@@ -184,7 +186,8 @@ def write_report(name: str, stats: dict, truth: dict, work: Path, out_dir: Path)
     rows = _rows(work, name)
     wild = rows["wild_p"].notna().any()
     table = []
-    for label, t, column, term, target in (TARGETS[name] or (lambda *_: []))(truth, work):
+    targets = TARGETS[name] or (lambda *_: [])
+    for label, t, column, term, target in targets(truth, work / f"{name}.duckdb"):
         r = _row(rows, t, column, term)
         covered = "yes" if r["ci_low"] < target < r["ci_high"] else "**no**"
         table.append([label, f"{t} ({column})", f"{target:.5g}", f"{r['estimate']:.5g}",

@@ -119,7 +119,8 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
                                                  "di_city": np.zeros_like(digital["di_city"])}},
                         exposure=s001["exposure"])
     s000_effects = digital_infrastructure.index_effects(
-        lat, years, yearbook_listing(roster, years), lg, base_lg + cycle["level_deviation"],
+        lat, years, yearbook_listing(roster, years), lg,
+        digital["unconverged_lg"] + cycle["level_deviation"],
         digital, panel, without_di)
 
     cities = pd.DataFrame({
@@ -166,9 +167,15 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
     rng = _rng(seed, 2)
     t = (years - years[0])[None, :]
 
-    def ratio(log_mean, beta=0.0, sd_city=0.0, sd_year=0.0, trend=0.0):
+    def ratio(log_mean, beta=0.0, sd_city=0.0, sd_year=0.0, trend=0.0, national=0.0):
+        """exp(log_mean + beta*z + city effect + trend*t + noise), plus a national rise
+        ``exp(mean log_mean) * (exp(national*t) - 1)`` of the same size in every city. The
+        resilience components rise nationally: growth in proportion to a city's own level
+        would lift the index of the more developed pilot cities faster without any pilot
+        zone, and the S001 designs' parallel trends would fail."""
         return np.exp(log_mean + beta * z + sd_city * rng.standard_normal((n, 1))
-                      + trend * t + sd_year * rng.standard_normal((n, T)))
+                      + trend * t + sd_year * rng.standard_normal((n, T))) \
+            + np.exp(np.mean(log_mean)) * np.expm1(national * t)
 
     def planted(key, base_ratio):
         """A ratio with the S001 gain added: effect x exposure x the year's median ratio."""
@@ -212,17 +219,18 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
     v["exports"] = usd * planted("exports", ratio(np.log(0.07) + 0.9 * east, 0.4, 0.6, 0.08))
     v["imports"] = usd * planted("imports", ratio(np.log(0.045) + 0.8 * east, 0.4, 0.7, 0.08))
     v["college_students"] = pop * 1e4 * planted(
-        "college_students", ratio(np.log(0.012) + 1.2 * capital, 0.5, 0.5, 0.03, 0.03))
+        "college_students", ratio(np.log(0.012) + 1.2 * capital, 0.5, 0.5, 0.03, national=0.03))
     v["employment_urban_units"] = pop * ratio(np.log(0.12), 0.3, 0.2, 0.03)
     emp = v["employment_urban_units"]
     v["unemployed_registered"] = emp * 1e4 * ratio(np.log(0.03), 0.0, 0.25, 0.08)
     v["unemployment_insured"] = emp * 1e4 * planted(
-        "unemployment_insured", ratio(np.log(0.6), 0.1, 0.15, 0.04, 0.02))
+        "unemployment_insured", ratio(np.log(0.6), 0.1, 0.15, 0.04, national=0.02))
     v["household_savings"] = gdp * planted("household_savings",
-                                           ratio(np.log(0.75), 0.0, 0.2, 0.04, 0.02))
-    v["loans"] = gdp * planted("loans", ratio(np.log(1.0), 0.2, 0.3, 0.04, 0.03))
+                                           ratio(np.log(0.75), 0.0, 0.2, 0.04, national=0.02))
+    v["loans"] = gdp * planted("loans", ratio(np.log(1.0), 0.2, 0.3, 0.04, national=0.03))
     v["retail_sales"] = gdp * planted("retail_sales", ratio(np.log(0.38), 0.0, 0.12, 0.04))
-    v["hospital_beds"] = pop * planted("hospital_beds", ratio(np.log(45), 0.1, 0.15, 0.03, 0.035))
+    v["hospital_beds"] = pop * planted("hospital_beds",
+                                       ratio(np.log(45), 0.1, 0.15, 0.03, national=0.035))
     v["broadband_subscribers"] = digital["broadband"]
     v["mobile_subscribers"] = digital["mobile"]
     v["telecom_volume"] = digital["telecom"]
@@ -231,7 +239,10 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
                                                                             0.06)
     v["industrial_current_assets"] = gdp * v["share_secondary"] / 100 * ratio(np.log(1.0), 0,
                                                                               0.3, 0.06)
-    patents = ratio(np.log(3.0), 1.0, 0.5, 0.08, 0.09) * np.exp(S000_PATENTS * digital["di_city"])
+    # Patents rise with digital infrastructure alone (S000's mechanism, in logs): no national
+    # trend, which could not be parallel both in logs (S000) and in levels (S001's index).
+    patents = ratio(np.log(3.0), 1.0, 0.5, 0.08) \
+        * np.exp(S000_PATENTS * digital["di_city"])
     v["patents_granted"] = pop * planted("patents_granted", patents)
     v["patent_applications"] = pop * planted("patent_applications",
                                              patents * ratio(np.log(1.8), 0, 0.1, 0.08))
@@ -295,8 +306,10 @@ def _s001_exposure(seed, lat, roster, years, z, planted: bool = True) -> dict:
     near = np.divide(near, total, out=np.zeros_like(near), where=total > 0)
     spill = S001_SPILL_SHARE * (near @ policy_post)
 
-    telephones = np.exp(np.log(0.6) + 0.25 * zl + S001_TEL_PILOT * pilot
-                        + 0.35 * rng.standard_normal(n))
+    # Nothing but pilot status and noise: the instrument's exclusion restriction. A term in the
+    # development level z would carry, through telephones x the internet-user path, the trends
+    # that the resilience components follow in proportion to their level.
+    telephones = np.exp(np.log(0.6) + S001_TEL_PILOT * pilot + 0.35 * rng.standard_normal(n))
     on = 1.0 if planted else 0.0
     return {"ids": ids, "policy_year": py, "pilot": pilot, "large": large,
             "multiplier": multiplier, "z_ip": z_ip, "z_pc": z_pc, "planted": planted,
@@ -381,7 +394,8 @@ def _s001_truth(s001: dict, cities: pd.DataFrame, panel: pd.DataFrame,
                 "how": "log new digital firms += 0.204 in every pilot city from its policy year"},
             "iv_first_stage": {
                 "sign": "+", "value": S001_TEL_PILOT,
-                "how": "log 1984 telephones per 100 = log 0.6 + 0.25*z + 0.6*pilot + N(0,0.35^2); "
+                "how": "log 1984 telephones per 100 = log 0.6 + 0.6*pilot + N(0,0.35^2), "
+                       "independent of development (the exclusion restriction); "
                        "the instrument is telephones_1984 x previous-year national internet "
                        "users"},
             "spatial_spillover": {

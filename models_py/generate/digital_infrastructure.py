@@ -53,7 +53,15 @@ def theil(values: np.ndarray, weights: np.ndarray) -> float:
 
 def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
     """Province digital-infrastructure trends, the convergence they drive, and the city-level
-    broadband, mobile and telecom series that reveal them."""
+    broadband, mobile and telecom series that reveal them.
+
+    ``converged_lg`` is log GDP per capita with the convergence: every city of a province with
+    two or more yearbook cities follows the province's mean path plus its base-year deviation
+    from it, scaled down as DI grows. ``unconverged_lg`` is the same world without the
+    convergence (the deviation kept at its base-year value): the counterfactual the S000
+    targets compare with. Within a province nothing but the convergence moves the cities apart
+    or together (the business cycle adds noise around it), so no within-province inequality
+    trend can lean with the provinces' digital build-up."""
     rng = world_rng(seed, 3)
     prov = lat["province_id"].to_numpy()
     provinces = sorted(set(prov))
@@ -79,7 +87,7 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
     klass = {p: ("high" if urban_p[p] > median_urban else "low") for p in provinces}
 
     lam = np.array([S000_THEIL_SLOPE[klass[p]] for p in prov])[:, None]
-    converged = base_lg.copy()
+    converged, unconverged = base_lg.copy(), base_lg.copy()
     theil0 = {}
     for p in provinces:
         rows = prov == p
@@ -91,6 +99,7 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
         theil0[p] = theil(np.exp(base_lg[members, base_col]), pop[members, base_col])
         share = np.maximum(1 - lam[rows][:1] * di[rows][:1] / theil0[p], S000_THEIL_FLOOR)
         converged[rows] = mean[None, :] + dev0 * np.sqrt(share)
+        unconverged[rows] = mean[None, :] + dev0
     lg2012 = base_lg[:, list(years).index(latent_mod.BASE_YEAR)]
     dev = (lg2012 - pd.Series(lg2012).groupby(prov).transform("mean").to_numpy())[:, None]
     city_off = 0.5 * dev + 0.1 * rng.standard_normal((n, 1))
@@ -126,7 +135,7 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
             "mechanism_patents": {
                 "sign": "+", "value": S000_PATENTS,
                 "how": f"log patents granted and applied += {S000_PATENTS:g}*DI_pt in every "
-                       "city",
+                       "city (patents per 10,000 residents have no other trend)",
             },
             "mechanism_industrial_upgrading": {
                 "sign": "+", "value": S000_TERTIARY_PP,
@@ -142,8 +151,8 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
         "high_urbanization_provinces": [p for p in s000_prov if klass[p] == "high"],
         "province_theil_2013": {p: round(theil0[p], 5) for p in s000_prov if p in theil0},
     }
-    return {"converged_lg": converged, "di_city": di, "broadband": broadband,
-            "mobile": mobile, "telecom": telecom, "truth": truth}
+    return {"converged_lg": converged, "unconverged_lg": unconverged, "di_city": di,
+            "broadband": broadband, "mobile": mobile, "telecom": telecom, "truth": truth}
 
 
 def _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_without
@@ -152,8 +161,9 @@ def _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_wit
     sample with two or more cities in that year's yearbook, S000 years), from the world's city
     panel: the indicators of the digital-infrastructure index, DI, and the gains the planted
     effects bring, the data's value minus that of the same world without them: balance (-Theil
-    and -CV; ``lg_without`` has no convergence), the tertiary / secondary ratio and log patents
-    per 10,000 (``panel_without`` has no DI in the tertiary share and patents)."""
+    and -CV; ``lg_without`` has no convergence: the plant's ``unconverged_lg`` plus the
+    business cycle), the tertiary / secondary ratio and log patents per 10,000
+    (``panel_without`` has no DI in the tertiary share and patents)."""
     prov = lat["province_id"].to_numpy()
     n, T = len(prov), len(years)
     wide = lambda frame, name: frame[name].to_numpy(float).reshape(n, T)  # noqa: E731
@@ -228,7 +238,8 @@ def index_effects(lat, years, listed, lg, lg_without, digital, panel, panel_with
     out["weights"] = {k: round(float(v), 5) for k, v in fit.weights.items()}
     out["how"] = ("each estimator (province and year fixed effects, no controls) applied to the "
                   "gain the planted effects bring to the outcome: the data's value minus that of "
-                  "the same world without them (balance: -Theil or -CV without the convergence; "
+                  "the same world without them (balance: -Theil or -CV with every city keeping "
+                  "its 2013 deviation from its province's mean path; "
                   "mechanisms: the tertiary / secondary ratio and log patents per 10,000 without "
                   "DI in the tertiary share and patents), on a reference entropy index of the "
                   "world's broadband and mobile subscribers per 100 and telecom volume per "
