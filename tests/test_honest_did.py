@@ -81,6 +81,37 @@ def test_flci_at_m_zero_matches_the_vignette_half_length():
     assert (high + low) / 2 == pytest.approx((ref["ub"][0] + ref["lb"][0]) / 2, abs=3e-3)
 
 
+MODERNDID = load("moderndid_results.json")
+
+
+def assert_grid_ends(es, restriction, value, method, low, high):
+    """(low, high) are the lowest and highest accepted points of HonestDiD's grid: both are
+    accepted, the grid points just outside them are not."""
+    grid, first = honest_did.theta_grid(es, restriction, value, method)
+    step = grid[1] - grid[0]
+    thetas = np.array([low, high, low - step, high + step])
+    accepted = honest_did.accepts(es, restriction, value, method, thetas, first=first)
+    assert list(accepted) == [True, True, False, False], (value, low, high)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_smoothness_conditional_set_matches_moderndid(k):
+    """Delta^SD conditional (ARP) sets for the first post-period of Benzarti and Carloni: the
+    ends are moderndid's grid points (deterministic: no simulation enters)."""
+    ref = MODERNDID["BC_SD_Conditional_first"]
+    assert_grid_ends(example("bc", 0), "sd", ref["M"][k], "conditional", ref["lb"][k],
+                     ref["ub"][k])
+
+
+def test_smoothness_flci_matches_moderndid_within_its_simulation_error():
+    """moderndid draws its folded-normal quantiles with NumPy (HonestDiD and this module with
+    R's generator): the FLCIs agree to the simulation error of 10^6 draws, 1e-3 here."""
+    ref = MODERNDID["BC_SD_FLCI_first"]
+    for m, lb, ub in zip(ref["M"], ref["lb"], ref["ub"]):
+        low, high = honest_did.confidence_set(example("bc", 0), "sd", m, "flci")
+        assert low == pytest.approx(lb, abs=1e-3) and high == pytest.approx(ub, abs=1e-3)
+
+
 def _events(times: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Event-time terms as the event-study kinds name them, with a diagonal covariance."""
     terms = [f"event_time::{t:.1f}" for t in times]

@@ -45,6 +45,7 @@ LF_SIMS = 1000         # draws of the least-favourable critical value (HonestDiD
 FOLDED_SIMS = 10**6    # draws of the folded-normal quantile (HonestDiD's default)
 TOL_LAMBDA = 1e-6      # a moment binds when its Lagrange multiplier exceeds this
 TOL_BISECTION = 1e-6
+BREAKDOWN_STEPS = 6    # bisections of a breakdown value's bracket (to 1/64 of it)
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,19 @@ class Hybrid:
 
 
 def _truncated_cv(p: float, lo: float, hi: float) -> float:
-    return max(0.0, float(stats.truncnorm.ppf(p, lo, hi)))
+    """max(0, the p quantile of the standard normal truncated to [lo, hi]), in log space so
+    that far tails stay exact (scipy's truncnorm is accurate too, at 100 times the cost)."""
+    if lo > 0:      # the upper tail, as the mirror image of the lower one
+        return max(0.0, -_lower_truncated_quantile(1 - p, -hi, -lo))
+    return max(0.0, _lower_truncated_quantile(p, lo, hi))
+
+
+def _lower_truncated_quantile(p: float, lo: float, hi: float) -> float:
+    """The p quantile of the standard normal truncated to [lo, hi], lo <= 0."""
+    log_lo, log_hi = special.log_ndtr(lo), special.log_ndtr(hi)
+    log_q = np.logaddexp(np.log1p(-p) + log_lo, np.log(p) + log_hi) if p > 0 else log_lo
+    q = float(special.ndtri_exp(log_q))
+    return q if np.isfinite(q) else float(stats.truncnorm.ppf(p, lo, hi))
 
 
 def arp_rejects(y: np.ndarray, x: np.ndarray, sigma: np.ndarray, alpha: float,
@@ -375,6 +388,9 @@ def gamma_matrix(l_vec: np.ndarray) -> np.ndarray:
 def arp_accepts(es: EventStudy, a: np.ndarray, d: np.ndarray, grid: np.ndarray, alpha: float,
                 hybrid: Hybrid, rows: np.ndarray, seed: int = 0) -> np.ndarray:
     """Which theta of ``grid`` the (hybrid) conditional test accepts for Delta = {A delta <= d}."""
+    accept = np.zeros(len(grid), dtype=bool)
+    if not len(grid):
+        return accept
     a_gamma = a[:, es.n_pre:] @ np.linalg.inv(gamma_matrix(es.l_vec))
     a_one, x = a_gamma[:, 0], a_gamma[:, 1:]
     y = a @ es.betahat - d
@@ -382,7 +398,6 @@ def arp_accepts(es: EventStudy, a: np.ndarray, d: np.ndarray, grid: np.ndarray, 
     if hybrid.kind == "LF":
         hybrid.lf_cv = least_favorable_cv(x[rows], sigma_y[np.ix_(rows, rows)], hybrid.kappa,
                                           seed)
-    accept = np.zeros(len(grid), dtype=bool)
     for i, theta in enumerate(grid):
         dbar = None
         if hybrid.kind == "FLCI":
@@ -557,8 +572,11 @@ def accepts(es: EventStudy, restriction: str, value: float, method: str, grid: n
         for positive in (True, False):
             a = rm_matrix(es.n_pre, es.n_post, value, s, positive)
             hybrid = Hybrid("LF" if method == "hybrid" else "ARP", alpha / 10)
-            accept |= arp_accepts(es, a, np.zeros(len(a)), grid, alpha, hybrid,
-                                  post_rows(a, es.n_pre), seed)
+            open_ = ~accept     # a theta another case accepts is in the union already
+            accept[open_] = arp_accepts(es, a, np.zeros(len(a)), grid[open_], alpha, hybrid,
+                                        post_rows(a, es.n_pre), seed)
+            if accept.all():
+                return accept
     return accept
 
 
@@ -574,19 +592,13 @@ def _sd_accepts(es: EventStudy, m: float, method: str, grid: np.ndarray, alpha: 
                        post_rows(a, es.n_pre), seed)
 
 
-@threadpool_limits.wrap(limits=1, user_api="blas")  # small matrices: threads only contend
-def confidence_set(es: EventStudy, restriction: str, value: float, method: str,
-                   grid_points: int = GRID_POINTS, refine: int = 0, alpha: float = ALPHA,
-                   seed: int = 0) -> tuple[float, float]:
-    """The confidence set for theta (:func:`accepts`) as HonestDiD reports it: the FLCI's own
-    ends, else the lowest and highest accepted point of its grid (NaN when none is): +-20
-    standard errors of theta around 0 for Delta^RM; for Delta^SD the hybrid's first-stage
-    FLCI, else the identified set at beta = 0 widened by 20 standard errors. ``refine`` > 0
-    bisects each end that many times between its grid point and the rejected one outside it
-    (a coarse grid then resolves the ends as a fine one would, at a fraction of the tests)."""
+def theta_grid(es: EventStudy, restriction: str, value: float, method: str,
+               grid_points: int = GRID_POINTS, alpha: float = ALPHA, seed: int = 0
+               ) -> tuple[np.ndarray, Flci | None]:
+    """HonestDiD's grid of theta for a conditional or hybrid set: +-20 standard errors of theta
+    around 0 for Delta^RM; for Delta^SD the hybrid's first-stage FLCI (returned too), else the
+    identified set at beta = 0 widened by 20 standard errors."""
     first = None
-    if restriction == "sd" and method == "flci":
-        return flci(es, value, alpha, seed).interval
     if restriction == "rm":
         lo, hi = -20 * es.theta_se, 20 * es.theta_se
     elif method == "hybrid":
@@ -595,7 +607,21 @@ def confidence_set(es: EventStudy, restriction: str, value: float, method: str,
     else:
         id_lo, id_hi = _sd_identified(es, value)
         lo, hi = id_lo - 20 * es.theta_se, id_hi + 20 * es.theta_se
-    grid = np.linspace(lo, hi, grid_points)
+    return np.linspace(lo, hi, grid_points), first
+
+
+@threadpool_limits.wrap(limits=1, user_api="blas")  # small matrices: threads only contend
+def confidence_set(es: EventStudy, restriction: str, value: float, method: str,
+                   grid_points: int = GRID_POINTS, refine: int = 0, alpha: float = ALPHA,
+                   seed: int = 0) -> tuple[float, float]:
+    """The confidence set for theta (:func:`accepts`) as HonestDiD reports it: the FLCI's own
+    ends, else the lowest and highest accepted point of :func:`theta_grid` (NaN when none
+    is). ``refine`` > 0 bisects each end that many times between its grid point and the
+    rejected one outside it (a coarse grid then resolves the ends as a fine one would, at a
+    fraction of the tests)."""
+    if restriction == "sd" and method == "flci":
+        return flci(es, value, alpha, seed).interval
+    grid, first = theta_grid(es, restriction, value, method, grid_points, alpha, seed)
 
     def test(thetas: np.ndarray) -> np.ndarray:
         return accepts(es, restriction, value, method, thetas, alpha, seed, first)
@@ -623,19 +649,24 @@ def _bisect_end(test, inside: float, outside: float, steps: int) -> float:
 
 
 @threadpool_limits.wrap(limits=1, user_api="blas")
-def breakdown(es: EventStudy, restriction: str, method: str, upper: float,
-              alpha: float = ALPHA, steps: int = 10, seed: int = 0) -> float:
-    """The breakdown value: the least Mbar (M) at which the confidence set holds theta = 0,
-    by bisection on [0, upper] to upper / 2^steps (the sets grow with Mbar and M). 0 when the
-    set holds zero already at 0, inf when it does not at ``upper``."""
+def breakdown(es: EventStudy, restriction: str, method: str, start: float,
+              alpha: float = ALPHA, steps: int = BREAKDOWN_STEPS, seed: int = 0) -> float:
+    """The breakdown value: the least Mbar (M) at which the confidence set holds theta = 0
+    (the sets grow with Mbar and M). From ``start``, doubled until the set holds zero (inf
+    when it still does not after 20 doublings), then bisected ``steps`` times: to 2^-steps of
+    the bracket. 0 when the set holds zero at 0."""
     def holds_zero(value: float) -> bool:
         return bool(accepts(es, restriction, value, method, np.zeros(1), alpha, seed)[0])
 
     if holds_zero(0.0):
         return 0.0
-    if not holds_zero(upper):
+    lo, hi = 0.0, start
+    for _ in range(20):
+        if holds_zero(hi):
+            break
+        lo, hi = hi, 2 * hi
+    else:
         return np.inf
-    lo, hi = 0.0, upper
     for _ in range(steps):
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if holds_zero(mid) else (mid, hi)

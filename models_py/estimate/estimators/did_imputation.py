@@ -19,8 +19,10 @@ GB for a city-pair panel) and the cluster may be two-way (``cluster: a+b``; Came
 Miller: V_a + V_b - V_ab).
 
 Options: ``dynamic: true`` estimates one effect per event time (``i(event_time, ref=r)`` with
-the ``window`` and ``reference`` of :mod:`.timing`) and the joint pre-trend test; otherwise
-one pooled ATT on the treatment indicator.
+the ``window`` and ``reference`` of :mod:`.timing`), the joint pre-trend test and the
+Rambachan-Roth sensitivity of the event study (its options and frame are the TWFE event
+study's, :func:`.event_study.sensitivity`); otherwise one pooled ATT on the treatment
+indicator.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ LSQR_TOL = 1e-10   # pyfixest recovers fixed effects by lsqr; its default 1e-6 s
 LABEL = "Imputation DID"
 
 
-class Options(timing.Panel):
+class Options(event_study.Sensitivity):
     dynamic: bool = False     # one effect per event time instead of one pooled ATT
 
 
@@ -150,4 +152,6 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
             est.terms.set_index("term")["estimate"], pyfixest_vcov(stage2),
             event_study.event_terms(est.terms), ref, est.n_clusters))
         est.statistics["reference_period"] = float(ref)
+        event_study.add_sensitivity(est, sample, spec, event_study.event_terms(est.terms),
+                                    pyfixest_vcov(stage2), LABEL)
     return est
