@@ -85,13 +85,30 @@ MODERNDID = load("moderndid_results.json")
 
 
 def assert_grid_ends(es, restriction, value, method, low, high):
-    """(low, high) are the lowest and highest accepted points of HonestDiD's grid: both are
-    accepted, the grid points just outside them are not."""
+    """(low, high) are the lowest and highest accepted points of HonestDiD's grid: each is
+    accepted and the grid point just outside it is not; an end at the edge of the grid (the
+    hybrid's first-stage FLCI, where the test is decided by rounding) is that edge."""
     grid, first = honest_did.theta_grid(es, restriction, value, method)
     step = grid[1] - grid[0]
-    thetas = np.array([low, high, low - step, high + step])
-    accepted = honest_did.accepts(es, restriction, value, method, thetas, first=first)
-    assert list(accepted) == [True, True, False, False], (value, low, high)
+    for end, edge, outside in ((low, grid[0], low - step), (high, grid[-1], high + step)):
+        if abs(end - edge) < 1e-6:
+            continue
+        accepted = honest_did.accepts(es, restriction, value, method,
+                                      np.array([end, outside]), first=first)
+        assert list(accepted) == [True, False], (value, end, outside)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_smoothness_hybrid_with_a_sign_restriction_matches_the_vignette(k):
+    """Delta^SDNB (smoothness, negative post-period bias) FLCI hybrid (C-F) sets for the first
+    post-period of Benzarti and Carloni (the vignette's BC_DeltaSDNB_RobustResults): the
+    ends are its grid points."""
+    ref = VIGNETTE["BC_DeltaSDNB_RobustResults"]
+    es = example("bc", 0)
+    grid, _ = honest_did.theta_grid(es, "sdnb", ref["M"][k], "hybrid")
+    for end in (ref["lb"][k], ref["ub"][k]):
+        assert np.abs(grid - end).min() < 1e-5     # the same grid
+    assert_grid_ends(es, "sdnb", ref["M"][k], "hybrid", ref["lb"][k], ref["ub"][k])
 
 
 @pytest.mark.parametrize("k", [0, 1, 2])

@@ -155,6 +155,22 @@ def sd_matrix(n_pre: int, n_post: int) -> np.ndarray:
     return np.vstack([a, -a])
 
 
+SMOOTHNESS = ("sd", "sdpb", "sdnb")   # Delta^SD and with a positive / negative post-period bias
+
+
+def sd_constraints(n_pre: int, n_post: int, m: float, restriction: str = "sd"
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(A, d) of Delta^SD(M) = {delta: A delta <= d}; ``sdpb``/``sdnb`` add the sign
+    restriction delta_post >= 0 / <= 0 (HonestDiD's Delta^SDPB and Delta^SDNB)."""
+    a = sd_matrix(n_pre, n_post)
+    d = np.full(len(a), float(m))
+    if restriction == "sd":
+        return a, d
+    sign = {"sdpb": -1.0, "sdnb": 1.0}[restriction]
+    bias = sign * np.eye(n_pre + n_post)[n_pre:]
+    return np.vstack([a, bias]), np.r_[d, np.zeros(n_post)]
+
+
 def rm_matrix(n_pre: int, n_post: int, mbar: float, s: int, max_positive: bool) -> np.ndarray:
     """A of Delta^RM(Mbar) = {delta: A delta <= 0} given that the largest pre-period change is
     the one ending at relative pre-period s (0 = the change into the reference period, -1 the
@@ -535,14 +551,14 @@ def flci(es: EventStudy, m: float, alpha: float = ALPHA, seed: int = 0) -> Flci:
 
 # --- confidence sets --------------------------------------------------------------------------
 
-def _sd_identified(es: EventStudy, m: float) -> tuple[float, float]:
+def _sd_identified(es: EventStudy, m: float, restriction: str) -> tuple[float, float]:
     """The identified set of theta under Delta^SD(M) when beta = 0 (the grid's centre)."""
-    a = sd_matrix(es.n_pre, es.n_post)
+    a, d = sd_constraints(es.n_pre, es.n_post, m, restriction)
     obj = np.r_[np.zeros(es.n_pre), es.l_vec]
     eq = np.c_[np.eye(es.n_pre), np.zeros((es.n_pre, es.n_post))]
     ends = []
     for sign in (1, -1):
-        res = optimize.linprog(sign * obj, A_ub=a, b_ub=np.full(len(a), m), A_eq=eq,
+        res = optimize.linprog(sign * obj, A_ub=a, b_ub=d, A_eq=eq,
                                b_eq=np.zeros(es.n_pre), bounds=[(None, None)] * len(obj),
                                method="highs")
         ends.append(sign * res.fun)
@@ -552,21 +568,23 @@ def _sd_identified(es: EventStudy, m: float) -> tuple[float, float]:
 def accepts(es: EventStudy, restriction: str, value: float, method: str, grid: np.ndarray,
             alpha: float = ALPHA, seed: int = 0, first: Flci | None = None) -> np.ndarray:
     """Which theta of ``grid`` the confidence set under Delta^RM(Mbar = value) (``"rm"``) or
-    Delta^SD(M = value) (``"sd"``) holds, by ``method``: ``conditional`` or ``hybrid`` (the
-    FLCI first stage for Delta^SD, the least-favourable one for Delta^RM), or ``flci``
-    (Delta^SD). ``first``: the FLCI at alpha / 10 of the Delta^SD hybrid, when known."""
-    if restriction == "sd" and method == "flci":
+    Delta^SD(M = value) (``"sd"``, or ``"sdpb"``/``"sdnb"`` with a sign restriction) holds, by
+    ``method``: ``conditional`` or ``hybrid`` (the FLCI first stage for Delta^SD, the
+    least-favourable one for Delta^RM), or ``flci`` (Delta^SD; the FLCI ignores a sign
+    restriction, as HonestDiD's). ``first``: the FLCI at alpha / 10 of the Delta^SD hybrid,
+    when known."""
+    if restriction in SMOOTHNESS and method == "flci":
         first = flci(es, value, alpha, seed)
         return np.abs(grid - first.center) <= first.halflength
     if method not in ("conditional", "hybrid"):
         raise ValueError(f"method {method!r}: expected conditional or hybrid"
-                         + (" or flci" if restriction == "sd" else ""))
+                         + (" or flci" if restriction in SMOOTHNESS else ""))
     if es.n_post < 2:
         raise ValueError("the conditional sets need two or more post-periods")
-    if restriction == "sd":
-        return _sd_accepts(es, value, method, grid, alpha, seed, first)
+    if restriction in SMOOTHNESS:
+        return _sd_accepts(es, value, restriction, method, grid, alpha, seed, first)
     if restriction != "rm":
-        raise ValueError(f"restriction {restriction!r}: expected rm or sd")
+        raise ValueError(f"restriction {restriction!r}: expected rm, sd, sdpb or sdnb")
     accept = np.zeros(len(grid), dtype=bool)
     for s in range(-(es.n_pre - 1), 1):     # the union over where the largest change is
         for positive in (True, False):
@@ -580,16 +598,15 @@ def accepts(es: EventStudy, restriction: str, value: float, method: str, grid: n
     return accept
 
 
-def _sd_accepts(es: EventStudy, m: float, method: str, grid: np.ndarray, alpha: float,
-                seed: int, first: Flci | None) -> np.ndarray:
-    a = sd_matrix(es.n_pre, es.n_post)
+def _sd_accepts(es: EventStudy, m: float, restriction: str, method: str, grid: np.ndarray,
+                alpha: float, seed: int, first: Flci | None) -> np.ndarray:
+    a, d = sd_constraints(es.n_pre, es.n_post, m, restriction)
     hybrid = Hybrid("ARP")
     if method == "hybrid":
         first = first or flci(es, m, alpha / 10, seed)
         vbar = np.linalg.lstsq(a.T, first.weights, rcond=None)[0]
         hybrid = Hybrid("FLCI", alpha / 10, vbar=vbar, flci_halflength=first.halflength)
-    return arp_accepts(es, a, np.full(len(a), float(m)), grid, alpha, hybrid,
-                       post_rows(a, es.n_pre), seed)
+    return arp_accepts(es, a, d, grid, alpha, hybrid, post_rows(a, es.n_pre), seed)
 
 
 def theta_grid(es: EventStudy, restriction: str, value: float, method: str,
@@ -605,7 +622,7 @@ def theta_grid(es: EventStudy, restriction: str, value: float, method: str,
         first = flci(es, value, alpha / 10, seed)
         lo, hi = first.interval
     else:
-        id_lo, id_hi = _sd_identified(es, value)
+        id_lo, id_hi = _sd_identified(es, value, restriction)
         lo, hi = id_lo - 20 * es.theta_se, id_hi + 20 * es.theta_se
     return np.linspace(lo, hi, grid_points), first
 
@@ -619,7 +636,7 @@ def confidence_set(es: EventStudy, restriction: str, value: float, method: str,
     is). ``refine`` > 0 bisects each end that many times between its grid point and the
     rejected one outside it (a coarse grid then resolves the ends as a fine one would, at a
     fraction of the tests)."""
-    if restriction == "sd" and method == "flci":
+    if restriction in SMOOTHNESS and method == "flci":
         return flci(es, value, alpha, seed).interval
     grid, first = theta_grid(es, restriction, value, method, grid_points, alpha, seed)
 

@@ -131,8 +131,7 @@ def sensitivity(events: pd.DataFrame, vcov: pd.DataFrame, ref: int, binned: tupl
     (``estimator``); and the statistics ``honest_theta``, ``honest_theta_se`` and, with
     ``breakdown``, ``breakdown_mbar``/``breakdown_m``: the least Mbar (M) whose confidence set
     holds zero (:func:`.honest_did.breakdown`, searched from the largest value listed). Empty
-    without Mbar and M values, or without a pre-period
-    or an effect to bound."""
+    without Mbar and M values, or without a pre-period or an effect to bound."""
     es = honest_event_study(events, vcov, ref, binned) if options.mbar or options.m else None
     if es is None:
         return pd.DataFrame(), {}
