@@ -120,6 +120,33 @@ def test_smoothness_conditional_set_matches_moderndid(k):
                      ref["ub"][k])
 
 
+def assert_ends_within(es, restriction, value, method, low, high, tol=1e-3):
+    """The set's ends lie within tol of (low, high): the points tol inside are accepted, the
+    points tol outside are not."""
+    thetas = np.array([low + tol, high - tol, low - tol, high + tol])
+    accepted = honest_did.accepts(es, restriction, value, method, thetas)
+    assert list(accepted) == [True, True, False, False], (value, low, high)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_relative_magnitudes_conditional_set_matches_moderndid(k):
+    """Delta^RM conditional sets (the union over where the largest pre-period change is and
+    its sign) for the first post-period of Benzarti and Carloni, to 1e-3 (moderndid tests a
+    grid of its own)."""
+    ref = MODERNDID["BC_RM_Conditional_first"]
+    assert_ends_within(example("bc", 0), "rm", ref["Mbar"][k], "conditional", ref["lb"][k],
+                       ref["ub"][k])
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_smoothness_hybrid_matches_moderndid_within_its_simulation_error(k):
+    """Delta^SD FLCI-hybrid (C-F) sets: moderndid's first-stage FLCI draws its folded-normal
+    quantile with NumPy, so the sets agree to its simulation error, 1e-3 here."""
+    ref = MODERNDID["BC_SD_C-F_first"]
+    assert_ends_within(example("bc", 0), "sd", ref["M"][k], "hybrid", ref["lb"][k],
+                       ref["ub"][k])
+
+
 def test_smoothness_flci_matches_moderndid_within_its_simulation_error():
     """moderndid draws its folded-normal quantiles with NumPy (HonestDiD and this module with
     R's generator): the FLCIs agree to the simulation error of 10^6 draws, 1e-3 here."""

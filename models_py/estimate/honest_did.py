@@ -236,6 +236,8 @@ def _least_favorable_cv(x_bytes: bytes, shape: tuple[int, int], sigma_bytes: byt
 
 def _is_solution(c: float, s_t, b, w_t) -> tuple[bool, np.ndarray | None]:
     """Whether c is a fixed point of max_x (s_T + b c)' x s.t. W_T' x = e1, x >= 0."""
+    if not np.isfinite(c):
+        return False, None
     res = optimize.linprog(-(s_t + b * c), A_eq=w_t.T,
                            b_eq=np.r_[1.0, np.zeros(w_t.shape[1] - 1)], method="highs")
     if res.status != 0:
@@ -264,6 +266,8 @@ def _vlo_vup_dual(eta: float, s_t, gamma, sigma, w_t) -> tuple[float, float]:
                 dif = TOL_BISECTION + 1
                 break
             mid = _fixed_point(res[1], s_t, b)
+        if not np.isfinite(mid):    # an LP failed: bisect from the start, not a solution
+            mid, dif = start, TOL_BISECTION + 1
         lo, hi = (eta, mid) if upper else (mid, eta)
         while dif > TOL_BISECTION and iters < 10000:
             iters += 1
