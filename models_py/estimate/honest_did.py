@@ -471,15 +471,18 @@ def _worst_bias(es: EventStudy, h: float):
     low = np.tril(np.ones((k, k)))
     w0 = _min_variance_w(es)
     x0 = np.r_[np.abs(low @ w0) + 1e-9, w0]
-    cons = [{"type": "ineq", "fun": lambda x: x[:k] - low @ x[k:], "jac": lambda x: np.c_[np.eye(k), -low]},
-            {"type": "ineq", "fun": lambda x: x[:k] + low @ x[k:], "jac": lambda x: np.c_[np.eye(k), low]},
-            {"type": "eq", "fun": lambda x: x[k:].sum() - target,
-             "jac": lambda x: np.r_[np.zeros(k), np.ones(k)][None, :]},
-            {"type": "ineq", "fun": lambda x: h * h - (x[k:] @ q @ x[k:] + lin @ x[k:] + c),
-             "jac": lambda x: np.r_[np.zeros(k), -(2 * q @ x[k:] + lin)][None, :]}]
-    res = optimize.minimize(lambda x: x[:k].sum(), x0, jac=lambda x: np.r_[np.ones(k), np.zeros(k)],
-                            constraints=cons, method="SLSQP",
-                            options={"ftol": 1e-12, "maxiter": 1000})
+    cons = [  # u >= cumsum(w), u >= -cumsum(w), sum(w) = target, Var(w) <= h^2
+        {"type": "ineq", "fun": lambda x: x[:k] - low @ x[k:],
+         "jac": lambda x: np.c_[np.eye(k), -low]},
+        {"type": "ineq", "fun": lambda x: x[:k] + low @ x[k:],
+         "jac": lambda x: np.c_[np.eye(k), low]},
+        {"type": "eq", "fun": lambda x: x[k:].sum() - target,
+         "jac": lambda x: np.r_[np.zeros(k), np.ones(k)][None, :]},
+        {"type": "ineq", "fun": lambda x: h * h - (x[k:] @ q @ x[k:] + lin @ x[k:] + c),
+         "jac": lambda x: np.r_[np.zeros(k), -(2 * q @ x[k:] + lin)][None, :]}]
+    res = optimize.minimize(lambda x: x[:k].sum(), x0,
+                            jac=lambda x: np.r_[np.ones(k), np.zeros(k)], constraints=cons,
+                            method="SLSQP", options={"ftol": 1e-12, "maxiter": 1000})
     if not res.success:
         return np.inf, None
     return _bias_constant(es.l_vec) + res.fun, res.x[k:]
