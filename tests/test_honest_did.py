@@ -194,3 +194,14 @@ def test_event_study_reads_any_reference_period_and_leaves_binned_endpoints_out(
     # no single-period pre-period next to the reference: nothing to bound
     events, vcov = _events([-4, 0, 1, 2])
     assert event_study.honest_event_study(events, vcov, -1, (True, False)) is None
+
+
+def test_a_covariance_with_negative_eigenvalues_keeps_its_positive_part():
+    """A two-way clustered covariance may be indefinite: its negative eigenvalues are set to
+    zero, a positive semi-definite one is kept as it is."""
+    vectors = np.linalg.qr(np.arange(9.0).reshape(3, 3) + np.eye(3))[0]
+    sigma = (vectors * np.array([2.0, 1.0, -0.5])) @ vectors.T
+    fixed = honest_did.psd_part(sigma)
+    assert np.linalg.eigvalsh(fixed) == pytest.approx([0.0, 1.0, 2.0], abs=1e-12)
+    psd = (vectors * np.array([2.0, 1.0, 0.5])) @ vectors.T
+    assert honest_did.psd_part(psd) is psd

@@ -81,6 +81,16 @@ class EventStudy:
         return float(np.sqrt(self.l_vec @ post @ self.l_vec))
 
 
+def psd_part(sigma: np.ndarray) -> np.ndarray:
+    """sigma with its negative eigenvalues set to zero: a two-way clustered covariance
+    (V_a + V_b - V_ab) need not be positive semi-definite, and the tests need variances of
+    every combination (Cameron, Gelbach and Miller 2011 recommend the same repair)."""
+    values, vectors = np.linalg.eigh((sigma + sigma.T) / 2)
+    if values.min() >= 0:
+        return sigma
+    return (vectors * np.clip(values, 0, None)) @ vectors.T
+
+
 # --- R's normal draws --------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=4)
@@ -220,7 +230,7 @@ def _least_favorable_cv(x_bytes: bytes, shape: tuple[int, int], sigma_bytes: byt
     x = np.frombuffer(x_bytes).reshape(shape)
     sigma = np.frombuffer(sigma_bytes).reshape(shape[0], shape[0])
     draws = r_mvnormal(LF_SIMS, sigma, seed)
-    sd = np.sqrt(np.diag(sigma))
+    sd = np.sqrt(np.clip(np.diag(sigma), 0, None))
     block = -np.column_stack([sd, x])
     width = block.shape[1]
     res = optimize.linprog(np.tile(np.r_[1.0, np.zeros(width - 1)], LF_SIMS),
@@ -334,7 +344,7 @@ def arp_rejects(y: np.ndarray, x: np.ndarray, sigma: np.ndarray, alpha: float,
     ``rows`` (the FLCI hybrid's first stage uses all of y): the LP statistic eta against the
     truncated normal of its value given the binding moments."""
     y_a, x_a, sig_a = y[rows], x[rows], sigma[np.ix_(rows, rows)]
-    sd = np.sqrt(np.diag(sig_a))
+    sd = np.sqrt(np.clip(np.diag(sig_a), 0, None))     # rounding may leave -0
     sol = _eta_lp(y_a, x_a, sd)
     if sol is None:
         return False

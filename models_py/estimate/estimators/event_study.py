@@ -93,7 +93,9 @@ def honest_event_study(events: pd.DataFrame, vcov: pd.DataFrame, ref: int,
     """The event study as Rambachan-Roth read it: the consecutive single-period coefficients
     around the reference period (a binned endpoint and anything beyond a gap left out), the
     pre-periods before it and the post-periods after it; theta is the average effect over the
-    post-periods from event time 0 on. None without a pre-period or an effect to bound."""
+    post-periods from event time 0 on; the covariance's negative eigenvalues (a two-way
+    clustered one may have some) set to zero. None without a pre-period or an effect to
+    bound."""
     ev = events.set_index("event_time").sort_index()
     times = ev.index.to_numpy(float)
     if binned[0]:
@@ -109,8 +111,9 @@ def honest_event_study(events: pd.DataFrame, vcov: pd.DataFrame, ref: int,
     order = [*reversed(pre), *post]
     names = ev.loc[order, "term"].tolist()
     l_vec = np.array([1.0 / len(effects) if t >= 0 else 0.0 for t in post])
-    return honest_did.EventStudy(ev.loc[order, "estimate"].to_numpy(float),
-                                 vcov.loc[names, names].to_numpy(float), len(pre), l_vec)
+    sigma = honest_did.psd_part(vcov.loc[names, names].to_numpy(float))
+    return honest_did.EventStudy(ev.loc[order, "estimate"].to_numpy(float), sigma, len(pre),
+                                 l_vec)
 
 
 def _run(have: set[float], ref: int, step: int) -> list[float]:
