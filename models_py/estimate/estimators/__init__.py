@@ -18,11 +18,11 @@ varies, too few clusters, a singular design): a result the table reports, not a 
 |---|---|---|
 | ``ols`` | :mod:`.ols` | OLS with fixed effects (pyfixest ``feols``) |
 | ``event_study`` | :mod:`.event_study` | TWFE leads and lags, pre-trend Wald test, relative-magnitude bounds |
-| ``did_imputation`` | :mod:`.did_imputation` | heterogeneity-robust DID (Gardner two-stage / imputation, pyfixest ``did2s``) |
+| ``did_imputation`` | :mod:`.did_imputation` | heterogeneity-robust DID (Gardner two-stage / imputation, GMM or BJS leave-out errors) |
 | ``placebo`` | :mod:`.placebo` | randomization inference over re-drawn adoption schedules |
-| ``psm_did`` | :mod:`.psm_did` | year-by-year propensity-score matching, balance, DID on the matched sample |
-| ``iv`` | :mod:`.iv` | 2SLS with fixed effects, Kleibergen-Paap and effective first-stage F |
-| ``spatial_did`` | :mod:`.spatial_did` | DID with the spatial lag of treatment (direct and spillover effects) |
+| ``psm_did`` | :mod:`.psm_did` | year-by-year propensity-score matching (k nearest, caliper, common support), balance, DID on the matched sample |
+| ``iv`` | :mod:`.iv` | 2SLS with fixed effects; effective F, Kleibergen-Paap, Hansen J, Anderson-Rubin (:mod:`.iv_diagnostics`) |
+| ``spatial_did`` | :mod:`.spatial_did` | DID with the spatial lag of treatment (direct and spillover effects), Conley errors |
 | ``vif`` | :mod:`.vif` | variance inflation factors of a spec's regressors |
 """
 from __future__ import annotations
