@@ -24,12 +24,11 @@ import pyfixest as pf
 import pytest
 import yaml
 
-from study_support import coef, stat, upstream
+from study_support import coef, stat, upstream, widening_rm_sets
 from support import failure_message, materialize
 
 from models_py.estimate import estimators
 from models_py.estimate.estimators import placebo, within
-from models_py.estimate.estimators.event_study import RESTRICTIONS
 from models_py.estimate.specs import STUDIES_DIR, load_study
 
 CONTROLS = ["log_economic_density", "infrastructure", "gov_intervention", "fdi_to_gdp",
@@ -149,11 +148,7 @@ def test_event_study_placebo_mechanisms_and_heterogeneity(warehouse, s001):
     # target, event times 0-4, differs by the effect's growth, inside the sets' width)
     sensitivity = warehouse.query("SELECT * FROM results.s001_event_study_sensitivity")
     for column, target in ((1, "twfe"), (2, "att_imputation")):
-        sets = sensitivity[(sensitivity["column"] == column)
-                           & (sensitivity["restriction"] == RESTRICTIONS["rm"])]
-        sets = sets.sort_values("value")
-        assert list(sets["value"]) == [0.5, 1.0]
-        assert (sets["upper"] - sets["lower"]).is_monotonic_increasing
+        sets = widening_rm_sets(sensitivity, column, [0.5, 1.0])
         theta = stat(stats, "event_study", column, "honest_theta")
         assert ((sets["lower"] < theta) & (theta < sets["upper"])).all()
         breakdown = stat(stats, "event_study", column, "breakdown_mbar")
