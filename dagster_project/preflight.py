@@ -1,8 +1,9 @@
 """Before a refresh: check the study files, clear what a killed refresh left behind, and
 refuse to start a second one.
 
-Every study file is checked first (``specs.load_studies``): one with a problem stops the
-refresh with the list of its problems, before anything is written.
+Every study file is checked first (``specs.load_studies``), and the team-mode settings
+(``models_py.lake.settings``): a problem stops the refresh with the list of its problems,
+before anything is written.
 
 ``make refresh`` (and ``make study``) runs ``python -m dagster_project.preflight`` before
 ``dagster job execute``.
@@ -29,7 +30,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from models_py import warehouse
+from models_py import lake, warehouse
 from models_py.estimate.specs import load_studies
 
 UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
@@ -109,6 +110,7 @@ def _process_start_time(pid: int) -> float | None:
 def main() -> int:
     try:
         load_studies()
+        lake.settings()
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 3

@@ -217,23 +217,61 @@ def read_until_stopped(db: str, out: str, stop: str, pause: str = str(READ_EVERY
     on a new read-only connection closed after the query, ``pause`` seconds apart, until the
     file ``stop`` exists, and once more after; one JSON line per query: the tables' counts and
     hashes, or the error."""
+    def query() -> dict:
+        record = {"inode": os.stat(db).st_ino}
+        with duckdb.connect(db, read_only=True) as con:
+            con.execute("BEGIN")  # one snapshot for every table of the query
+            record["state"] = tables_state(con)
+        return record
+
+    _query_until_stopped(query, out, stop, float(pause))
+
+
+def read_lake_until_stopped(catalog: str, data_path: str, out: str, stop: str,
+                            pause: str = "1") -> None:
+    """Query the team's DuckLake holding only its catalog's address and its data path, as an
+    analyst on another machine would: each time a new connection that attaches it read-only,
+    one transaction reading the lake's current snapshot and the tables' counts and hashes."""
+    from models_py import lake
+
+    team = lake.LakeSettings(catalog=catalog, data_path=data_path)
+
+    def query() -> dict:
+        with lake.connect(team) as con:
+            con.execute("BEGIN")  # one snapshot of the lake for every table of the query
+            return {"snapshot": con.execute(f"FROM {lake.ALIAS}.current_snapshot()"
+                                            ).fetchone()[0],
+                    "state": tables_state(con, lake.ALIAS)}
+
+    _query_until_stopped(query, out, stop, float(pause))
+
+
+def _query_until_stopped(query, out: str, stop: str, pause: float) -> None:
+    """Run ``query`` every ``pause`` seconds until the file ``stop`` exists, and once more
+    after; one JSON line per query: what it returned, or the error."""
     with open(out, "w", encoding="utf-8") as log:
         stopping = False
         while not stopping:
             stopping = os.path.exists(stop)
-            record = {"inode": os.stat(db).st_ino}
             try:
-                with duckdb.connect(db, read_only=True) as con:
-                    con.execute("BEGIN")  # one snapshot for every table of the query
-                    record["state"] = {t: list(con.execute(
-                        f"SELECT count(*), sum(hash(x)) FROM {t} x").fetchone())
-                        for t in READER_TABLES}
+                record = query()
             except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
-                record["error"] = f"{type(exc).__name__}: {exc}"
+                record = {"error": f"{type(exc).__name__}: {exc}"}
             log.write(json.dumps(record) + "\n")
             log.flush()
             if not stopping:
-                time.sleep(float(pause))
+                time.sleep(pause)
+
+
+def tables_state(con, catalog: str | None = None, version: int | None = None
+                 ) -> dict[str, list]:
+    """Row count and content hash of each of ``READER_TABLES`` (in ``catalog``, at the
+    DuckLake snapshot ``version`` when given)."""
+    prefix = f"{catalog}." if catalog else ""
+    at = f" AT (VERSION => {int(version)})" if version is not None else ""
+    return {t: list(con.execute(f"SELECT count(*), sum(hash(x)) FROM "
+                                f"(SELECT * FROM {prefix}{t}{at}) x").fetchone())
+            for t in READER_TABLES}
 
 
 def start_reader(db: Path, work: Path, pause: float = READ_EVERY
@@ -241,19 +279,30 @@ def start_reader(db: Path, work: Path, pause: float = READ_EVERY
     """A second process running :func:`read_until_stopped` on ``db``: the process, the file
     it records its queries in, and the file that stops it."""
     out, stop = work / f"reads_{db.stem}.jsonl", work / f"stop_{db.stem}"
-    proc = subprocess.Popen(
+    return _start("read_until_stopped", str(db), out, stop, pause), out, stop
+
+
+def start_lake_reader(catalog: str, data_path: Path, work: Path, pause: float = 1.0
+                      ) -> tuple[subprocess.Popen, Path, Path]:
+    """A second process running :func:`read_lake_until_stopped`, given only the catalog's
+    address and the data path: the process, its record of queries, the file that stops it."""
+    out, stop = work / "reads_lake.jsonl", work / "stop_lake"
+    return _start("read_lake_until_stopped", catalog, str(data_path), out, stop, pause), out, stop
+
+
+def _start(function: str, *args) -> subprocess.Popen:
+    """``ops_support.<function>(*args)`` in a new Python process (args as strings)."""
+    return subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, ops_support; ops_support.read_until_stopped(*sys.argv[1:])",
-         str(db), str(out), str(stop), str(pause)],
+         f"import sys, ops_support; ops_support.{function}(*sys.argv[1:])",
+         *map(str, args)],
         cwd=Path(__file__).parent, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
-    return proc, out, stop
 
 
 def reader_state(copy: Path) -> dict[str, list]:
     """What the reader records for a finished copy."""
     with duckdb.connect(str(copy), read_only=True) as con:
-        return {t: list(con.execute(f"SELECT count(*), sum(hash(x)) FROM {t} x").fetchone())
-                for t in READER_TABLES}
+        return tables_state(con)
 
 
 @contextmanager
