@@ -1,11 +1,14 @@
 """Helpers for the study tests: one coefficient row or statistic of a study's stored results,
-every asset upstream of a study asset in the lineage graph, and the checks of the
-heterogeneity-robust event studies and the Goodman-Bacon table that S001 and S002 share."""
+its Rambachan-Roth sets, every asset upstream of a study asset in the lineage graph, and the
+checks of the heterogeneity-robust event studies and the Goodman-Bacon table that S001 and
+S002 share."""
 from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
 import pytest
+
+from models_py.estimate.estimators.event_study import RESTRICTIONS
 
 
 def coef(rows: pd.DataFrame, table: str, column: int, term: str) -> pd.Series:
@@ -27,6 +30,17 @@ def covers(r: pd.Series, target: float, where: str) -> None:
     """The 95% CI of a coefficient row holds ``target``."""
     assert r["ci_low"] < target < r["ci_high"], \
         f"{where}: planted {target:.6g} outside [{r['ci_low']:.6g}, {r['ci_high']:.6g}]"
+
+
+def widening_rm_sets(sensitivity: pd.DataFrame, column: int, values: list[float]
+                     ) -> pd.DataFrame:
+    """The relative-magnitude sets of ``column`` of a sensitivity frame, by Mbar: at
+    ``values``, each wider than the one before."""
+    sets = sensitivity[(sensitivity["column"] == column)
+                       & (sensitivity["restriction"] == RESTRICTIONS["rm"])].sort_values("value")
+    assert list(sets["value"]) == values, (column, list(sets["value"]))
+    assert (sets["upper"] - sets["lower"]).is_monotonic_increasing, column
+    return sets
 
 
 def upstream(key: list[str]) -> set[dg.AssetKey]:

@@ -25,7 +25,8 @@ import pyfixest as pf
 import pytest
 import yaml
 
-from study_support import bacon_equals_twfe, coef, robust_event_studies, stat, upstream
+from study_support import (bacon_equals_twfe, coef, robust_event_studies, stat, upstream,
+                           widening_rm_sets)
 from support import failure_message, materialize
 
 from models_py.estimate import estimators
@@ -144,9 +145,19 @@ def test_event_study_placebo_mechanisms_and_heterogeneity(warehouse, s001):
         lags = rows[(rows["table"] == "event_study") & (rows["column"] == column)
                     & (rows["event_time"] >= 0)]
         assert len(lags) == 6 and (lags["estimate"] > 0).all()
-    assert stat(stats, "event_study", 1, "breakdown_mbar") > 0
+    # Rambachan-Roth sets of both event studies: they widen with Mbar, hold the estimate,
+    # exclude zero below the breakdown value, and cover the planted ATT (all event times: its
+    # target, event times 0-4, differs by the effect's growth, inside the sets' width)
     sensitivity = warehouse.query("SELECT * FROM results.s001_event_study_sensitivity")
-    assert (sensitivity["upper"] - sensitivity["lower"]).is_monotonic_increasing
+    for column, target in ((1, "twfe"), (2, "att_imputation")):
+        sets = widening_rm_sets(sensitivity, column, [0.5, 1.0])
+        theta = stat(stats, "event_study", column, "honest_theta")
+        assert ((sets["lower"] < theta) & (theta < sets["upper"])).all()
+        breakdown = stat(stats, "event_study", column, "breakdown_mbar")
+        assert ((sets["value"] >= breakdown) | (sets["lower"] > 0)).all(), (column, breakdown)
+        planted = s001["truth"]["index_effects"][target]
+        wide = sets[sets["value"] == 1.0].iloc[0]
+        assert wide["lower"] < planted < wide["upper"], (column, planted, wide)
     # the real schedule is extreme among 500 re-drawn ones
     draws = warehouse.query("SELECT * FROM results.s001_placebo_draws")
     real = coef(rows, "placebo", 1, "did")["estimate"]

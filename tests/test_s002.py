@@ -29,7 +29,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from study_support import bacon_equals_twfe, coef, covers, robust_event_studies, upstream
+from study_support import (bacon_equals_twfe, coef, covers, robust_event_studies, stat,
+                           upstream, widening_rm_sets)
 
 from models_py.estimate.specs import STUDIES_DIR, load_study
 from models_py.generate.estimands import codes, fe_ols, imputation_att
@@ -160,6 +161,18 @@ def test_effects_planted_as_zero_are_not_found(s002):
     for column, term in ((1, "treated"), (2, "treated"), (3, "log_documents_cum")):
         r = coef(rows, "mechanisms", column, term)
         assert r["p"] >= 0.01, (column, term, r["estimate"], r["p"])
+
+
+def test_sensitivity_sets_of_both_event_studies_cover_the_planted_gain(warehouse, s002):
+    """Rambachan-Roth sets (relative magnitudes) of the TWFE and the imputation event study:
+    they widen with Mbar and the widest covers the planted gain (the pooled target; the sets'
+    target averages event times 0-4)."""
+    sensitivity = warehouse.query("SELECT * FROM results.s002_event_study_sensitivity")
+    for column, target in ((1, "twfe"), (2, "att_imputation")):
+        sets = widening_rm_sets(sensitivity, column, [0.5, 1.0])
+        wide = sets.iloc[-1]
+        assert wide["lower"] < s002["effects"][target] < wide["upper"], (column, wide)
+        assert stat(s002["stats"], "event_study", column, "breakdown_mbar") >= 0
 
 
 def test_published_files_hold_the_tables_and_figures(s002):

@@ -11,7 +11,7 @@ point is left out, a not-estimable panel says so.
 | ``profile`` | coefficients with confidence bands along an expansion key (e.g. distance tier or lag), one panel per term or per value of another key |
 | ``event_study`` | event-time coefficients of one or more estimators side by side, 95% CIs |
 | ``placebo`` | the placebo distribution of randomization inference against the real estimate |
-| ``sensitivity`` | relative-magnitude bounds of the post-period effect against Mbar |
+| ``sensitivity`` | Rambachan-Roth confidence sets of the average post-period effect against Mbar, per event study |
 """
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from models_py.estimate.estimators.event_study import RESTRICTIONS  # noqa: E402
 from models_py.estimate.study import Study  # noqa: E402
 
 Reader = Callable[[str, str], pd.DataFrame]
+RELATIVE_MAGNITUDES = RESTRICTIONS["rm"]
 CI_COLUMNS = {90: ("ci90_low", "ci90_high"), 95: ("ci_low", "ci_high")}
 
 
@@ -136,20 +138,29 @@ def placebo(study: Study, fig: dict, read: Reader):
 
 
 def sensitivity(study: Study, fig: dict, read: Reader):
-    """Relative-magnitude bounds (identified set and 95% band) against Mbar."""
+    """Rambachan-Roth confidence sets (relative magnitudes) of the average post-period effect
+    against Mbar, one series per event study side by side, the usual 95% interval (parallel
+    trends exact) at the left."""
     s = read(fig["table"], "sensitivity")
     figure, ax = plt.subplots(figsize=(7, 4.5))
     if s.empty:
         _not_estimable(ax, fig["title"])
         return figure
-    s = s.sort_values("mbar")
-    ax.fill_between(s["mbar"], s["ci_low"], s["ci_high"], color="tab:blue", alpha=0.2,
-                    label="95% band")
-    ax.fill_between(s["mbar"], s["lower"], s["upper"], color="tab:blue", alpha=0.5,
-                    label="identified set")
-    ax.plot(s["mbar"], s["theta"], color="black", lw=1, label="average post-period effect")
+    s = s[s["method"].eq("original") | s["restriction"].eq(RELATIVE_MAGNITUDES)]
+    values = sorted(s.loc[s["method"] != "original", "value"].unique())
+    ticks = ["parallel trends", *(f"{v:g}" for v in values)]
+    estimators = list(dict.fromkeys(s["estimator"]))
+    width = 0.6 / max(len(estimators), 1)
+    for k, (name, color) in enumerate(zip(estimators, plt.cm.tab10.colors)):
+        one = s[s["estimator"] == name]
+        x = [0 if r.method == "original" else 1 + values.index(r.value)
+             for r in one.itertuples()]
+        x = np.array(x) + (k - (len(estimators) - 1) / 2) * width
+        ax.vlines(x, one["lower"], one["upper"], color=color, lw=3, label=name)
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("Mbar (post-period trend change relative to the largest pre-period change)")
+    ax.set_xticks(range(len(ticks)), ticks)
+    ax.set_xlabel("Mbar (largest post-period change of the trend violation relative to the "
+                  "largest pre-period change)")
     ax.set_ylabel(fig.get("y_label", "Effect"))
     ax.set_title(fig["title"])
     ax.legend(frameon=False, fontsize=8)

@@ -30,13 +30,15 @@ Cameron, Gelbach and Miller: V_a + V_b - V_ab). The t tests and the pre-trend te
 degrees of freedom (G clusters, the smaller dimension of two).
 
 Options: ``dynamic: true`` estimates one effect per event time (``i(event_time, ref=r)`` with
-the ``window`` and ``reference`` of :mod:`.timing`) and two pre-trend tests, both F tests on
+the ``window`` and ``reference`` of :mod:`.timing`), two pre-trend tests, both F tests on
 G - 1 degrees of freedom: ``pretrend_f``, ``pretrend_p``, the joint test of the event study's
 own leads (the second stage's coefficients below the reference), and BJS's test
 ``bjs_pretrend_f``, ``bjs_pretrend_p``: on the untreated observations only, the outcome on the
 fixed effects, the controls and dummies for the -window[0] periods before adoption (event
-times -1 to window[0], unbinned), the leads tested jointly with the spec's clustered variance.
-Otherwise one pooled ATT on the treatment indicator.
+times -1 to window[0], unbinned), the leads tested jointly with the spec's clustered variance;
+and the Rambachan-Roth sensitivity of the event study (its options and frame are the TWFE
+event study's, :func:`.event_study.sensitivity`). Otherwise one pooled ATT on the treatment
+indicator.
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ LSQR_TOL = 1e-10   # pyfixest recovers fixed effects by lsqr; its default 1e-6 s
 LABEL = "Imputation DID"
 
 
-class Options(timing.Panel):
+class Options(event_study.Sensitivity):
     dynamic: bool = False     # one effect per event time instead of one pooled ATT
     variance: Literal["two_stage_gmm", "bjs_leave_out"] = "two_stage_gmm"   # module doc
 
@@ -202,6 +204,8 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
             event_study.event_terms(est.terms), ref, est.n_clusters))
         est.statistics.update(bjs_pretrend(data, spec, untreated))
         est.statistics["reference_period"] = float(ref)
+        event_study.add_sensitivity(est, sample, spec, event_study.event_terms(est.terms),
+                                    pyfixest_vcov(stage2), LABEL)
     return est
 
 
