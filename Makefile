@@ -13,7 +13,7 @@ FORMAT ?=
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install demo generate refresh study test ui bench clean
+.PHONY: install demo generate refresh study replication test ui bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ TABLE ?=
 study: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/python -m dagster_project.study $(STUDY) $(if $(TABLE),--table $(TABLE))
+
+# The replication package of one study (STUDY=s001) from the current warehouse and published
+# results: data/replication/<study>/ and its zip, checked by running its reproduce.py.
+replication: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m dagster_project.preflight
+	$(BIN)/python -m dagster_project.replication $(STUDY)
 
 # The suite on TEST_WORKERS pytest-xdist workers, one test module per work unit, the longest
 # modules first (tests/conftest.py orders them and shares the warehouse between the workers).
