@@ -20,6 +20,7 @@ import shutil
 import site
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -57,15 +58,17 @@ class Package:
     bytes: int                            # the folder's size
     zip_bytes: int
     seconds: float                        # building, the reproduction included
-    reproduction: readme.Reproduction
+    reproduction: readme.Reproduction | None   # None: built without running it
     provenance: readme.Provenance = field(repr=False)
 
 
 def build(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path, out_dir: Path,
-          raw_dir: Path) -> Package:
+          raw_dir: Path, check: bool = True) -> Package:
     """Write the replication package of ``study`` into ``out_dir`` (see the module doc). A
     build that fails leaves the previous package as it was, and what it assembled in
-    ``<out_dir>/.<study>.building`` for inspection."""
+    ``<out_dir>/.<study>.building`` for inspection. Without ``check``, ``reproduce.py`` is not
+    run (for a caller that runs it itself) and the README says its runtime was not
+    measured."""
     started = time.perf_counter()
     check_published(con, study)
     name = study.name.lower()
@@ -74,7 +77,7 @@ def build(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path, out_d
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     reproduction, provenance = assemble(con, study, Path(publish_dir) / name, staging,
-                                        raw_dir)
+                                        raw_dir, check)
     files = checksums(staging)
     (staging / CHECKSUMS).write_text("".join(f"{h}  {f}\n" for f, h in files.items()),
                                      encoding="utf-8")
@@ -89,15 +92,16 @@ def build(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path, out_d
 
 
 def assemble(con: duckdb.DuckDBPyConnection, study: Study, published: Path, folder: Path,
-             raw_dir: Path) -> tuple[readme.Reproduction, readme.Provenance]:
+             raw_dir: Path, check: bool
+             ) -> tuple[readme.Reproduction | None, readme.Provenance]:
     """Data, results, outputs and code into ``folder``, then the reproduction, run and
-    measured, then the README."""
+    measured (with ``check``), then the README."""
     data = write_data(con, study, folder / DATA)
     results = write_results(con, study, folder / RESULTS)
     shutil.copytree(published, folder / OUTPUTS)
     code = write_code(study, folder / CODE)
     shutil.copy(reproduce.__file__, folder / "reproduce.py")
-    reproduction = run_reproduction(folder)
+    reproduction = run_reproduction(folder) if check else None
     provenance = readme.Provenance(
         audit.record(con, study.relations, lineage.raw_tables(study.relations)),
         source_status(con, study.sources), landing_folder(raw_dir))
@@ -259,7 +263,7 @@ def seeds_read(study_file: Path) -> list[str]:
 def write_code(study: Study, folder: Path) -> readme.Code:
     """The study file, the estimation code ``reproduce.py`` imports (the lineage it asks for
     recorded in ``lineage.json``), the seeds it reads and the lock file, with the commit they
-    come from and whether they differ from it."""
+    (and ``reproduce.py``) come from and those that differ from it."""
     study_file = studies_dir() / f"{study.name.lower()}.yml"
     copied = {folder / study_file.name: study_file, folder / LOCK: PROJECT / LOCK}
     for module, path in code_closure(Path(reproduce.__file__)).items():
@@ -278,7 +282,7 @@ def write_code(study: Study, folder: Path) -> readme.Code:
                                   "sources": lineage.sources([r])} for r in study.relations},
                 "source_order": list(ingest.SOURCES)}
     (folder / "lineage.json").write_text(readme.json_text(recorded), encoding="utf-8")
-    commit, dirty = git_state(list(copied.values()))
+    commit, dirty = git_state([*copied.values(), Path(reproduce.__file__)])
     return readme.Code(commit, dirty, sorted(str(t.relative_to(folder)) for t in copied))
 
 
@@ -307,10 +311,12 @@ def replicator_run(folder: Path, *args: str, timeout: float = 3600
     """``python <args>`` in ``folder`` as a replicator runs it: this Python and its installed
     packages (their folders the only path given; ``-S``, so that no ``.pth`` file, such as the
     project's own editable install, adds anything), nothing of the project, a fresh process."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8",
-           "PYTHONPATH": os.pathsep.join(site.getsitepackages())}
-    return subprocess.run([sys.executable, "-S", *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    with tempfile.TemporaryDirectory() as home:      # caches (matplotlib's) go there
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONPATH": os.pathsep.join(site.getsitepackages())}
+        return subprocess.run([sys.executable, "-S", *args], cwd=folder, env=env,
+                              capture_output=True, text=True, timeout=timeout)
 
 
 def run_reproduction(folder: Path) -> readme.Reproduction:

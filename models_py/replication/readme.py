@@ -59,7 +59,8 @@ def json_text(value) -> str:
 
 
 def render(study: Study, folder: Path, files: dict[str, str], data: list[DataFile],
-           results: list[str], code: Code, reproduction: Reproduction, provenance: Provenance,
+           results: list[str], code: Code, reproduction: Reproduction | None,
+           provenance: Provenance,
            machine: dict) -> str:
     """The README of the package assembled in ``folder``, whose ``files`` (path -> sha256)
     it lists."""
@@ -146,7 +147,8 @@ def _kind(rel: str) -> str:
     return ""
 
 
-def _requirements(folder: Path, code: Code, r: Reproduction, machine: dict) -> list[str]:
+def _requirements(folder: Path, code: Code, r: Reproduction | None, machine: dict
+                  ) -> list[str]:
     lock = (folder / CODE / "requirements.lock").read_text(encoding="utf-8").splitlines()
     pins = [line for line in lock if re.match(r"^[A-Za-z0-9_.-]+==", line)]
     key = [p for p in pins if p.split("==")[0].lower() in
@@ -159,16 +161,18 @@ def _requirements(folder: Path, code: Code, r: Reproduction, machine: dict) -> l
               "not a git checkout: no commit recorded")
     return ["", "## Computational requirements", "",
             "### Software requirements", "",
-            f"- Python {machine['python']} (the version the reproduction ran with).",
+            f"- Python {machine['python']} (the version the package was built with).",
             f"- The locked package set `{CODE}/requirements.lock` ({len(pins)} pinned "
             f"packages), among them {', '.join(key)}. Install it with "
             "`pip install -r code/requirements.lock`.",
             f"- The estimation code in `{CODE}/models_py/` is the project's, {commit}.", "",
             "### Memory, runtime and machine", "",
-            f"`python reproduce.py` took {r.seconds} s (measured when the package was built) on "
-            f"{machine['system']}, {machine['processor']}, {machine['cpus']} CPUs, "
-            f"{machine['memory_gb']} GB of memory. Its output:", "", "```",
-            *r.lines, "```"]
+            f"The machine: {machine['system']}, {machine['processor']}, {machine['cpus']} "
+            f"CPUs, {machine['memory_gb']} GB of memory.", "",
+            *([f"`python reproduce.py` took {r.seconds} s on it, measured when the package was "
+               "built. Its output:", "", "```", *r.lines, "```"] if r else
+              ["`python reproduce.py` was not run when the package was built: its runtime was "
+               "not measured."])]
 
 
 def _entry_line(text: str, key: str, value: str) -> int | None:
@@ -190,12 +194,15 @@ def _exhibit_map(study: Study, folder: Path, results: list[str]) -> list[str]:
            "|---|---|---|---|---|---|"]
     for e in catalog.exhibits(study, results, folder / OUTPUTS):
         line = _entry_line(text, e.kind, e.id)
-        table = e.id if e.kind == "table" else figure_tables(
-            next(f for f in study.figures if f["figure"] == e.id))[0]
+        tables = [e.id] if e.kind == "table" else figure_tables(
+            next(f for f in study.figures if f["figure"] == e.id))
+        table = tables[0]
+        results = (", ".join(f"`{RESULTS}/{r}.parquet`" for r in e.results)
+                   if e.kind == "table" else
+                   "drawn from those of " + ", ".join(f"`table: {t}`" for t in tables))
         out.append(f"| {e.kind.capitalize()}: {e.title} | `{e.asset}` | `{e.kind}: {e.id}` "
-                   f"(line {line}) | {', '.join(f'`{RESULTS}/{r}.parquet`' for r in e.results)}"
-                   f" | {', '.join(f'`{OUTPUTS}/{f}`' for f in e.files)} | `python "
-                   f"reproduce.py`; `make study STUDY={name} TABLE={table}` |")
+                   f"(line {line}) | {results} | {', '.join(f'`{OUTPUTS}/{f}`' for f in e.files)}"
+                   f" | `python reproduce.py`; `make study STUDY={name} TABLE={table}` |")
     return out
 
 

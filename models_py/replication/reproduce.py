@@ -58,16 +58,16 @@ class Difference:
 
 def relation_views(con: duckdb.DuckDBPyConnection, folder: Path, schema: str | None = None
                    ) -> list[str]:
-    """Each ``<schema>.<name>.parquet`` of ``folder`` as the view ``<schema>.<name>`` (or each
-    ``<name>.parquet`` as ``<schema>.<name>``, given ``schema``); returns the names."""
-    names, schema_given = [], schema is not None
+    """Each ``<schema>.<name>.parquet`` of ``folder`` as the view ``<schema>.<name>`` (or, given
+    ``schema``, each ``<name>.parquet`` as ``<schema>.<name>``); returns the file stems."""
+    stems = []
     for path in sorted(folder.glob("*.parquet")):
-        schema, name = path.stem.split(".", 1) if schema is None else (schema, path.stem)
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        con.execute(f"CREATE VIEW \"{schema}\".\"{name}\" AS SELECT * FROM read_parquet("
+        where, name = path.stem.split(".", 1) if schema is None else (schema, path.stem)
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{where}"')
+        con.execute(f'CREATE VIEW "{where}"."{name}" AS SELECT * FROM read_parquet('
                     f"'{_sql_text(path)}')")
-        names.append(name if schema_given else f"{schema}.{name}")
-    return names
+        stems.append(path.stem)
+    return stems
 
 
 def _sql_text(path: Path) -> str:
@@ -163,7 +163,8 @@ def reproduce(root: Path = ROOT) -> list[tuple[str, bool]]:
     relation_views(con, root / DATA)
     packaged = relation_views(con, root / RESULTS, schema=PACKAGED)
     written = reestimate(con, study, root / REPRODUCED)
-    mine = {e.id: e.results for e in catalog.exhibits(study, written, root / REPRODUCED)}
+    mine = {e.id: e.results for e in catalog.exhibits(study, written, root / REPRODUCED)
+            if e.kind == "table"}
     lines, reproduced = [], {}
     for exhibit in catalog.exhibits(study, packaged, root / OUTPUTS):
         if exhibit.kind == "table":
