@@ -38,7 +38,8 @@ def generate_embedded_default():
 
 
 # A refresh builds no replication package: those are built on demand (make replication).
-refresh_all = dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all() - REPLICATION,
+refresh_all = dg.define_asset_job("refresh_all",
+                                  selection=dg.AssetSelection.all() - REPLICATION,
                                   description="Load every raw source, build the dbt project, "
                                               "and publish the analysts' copy.")
 

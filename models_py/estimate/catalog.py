@@ -47,6 +47,11 @@ def _grouped(names: list[str]) -> str:
     return ", ".join(f"`{s}.{{{','.join(sorted(e))}}}`" for s, e in stems.items())
 
 
+def collected(study: Study) -> list[str]:
+    """The results tables that collect every table's coefficients and statistics."""
+    return [results_table(study, "coefficients"), results_table(study, "statistics")]
+
+
 @dataclass
 class Exhibit:
     """One table or figure of a study: its Dagster asset, results tables and files."""
@@ -67,10 +72,9 @@ def exhibits(study: Study, result_tables: list[str], folder: Path) -> list[Exhib
     figure_ids = [f["figure"] for f in study.figures]
     table_files = _files(folder, table_ids, TABLE_FILES)
     figure_files = _files(folder, figure_ids, FIGURE_FILES)
-    collected = {results_table(study, "coefficients"), results_table(study, "statistics")}
     results: dict[str, list[str]] = {i: [] for i in table_ids}
     for table in result_tables:
-        if table.startswith(f"{name}_") and table not in collected:
+        if table.startswith(f"{name}_") and table not in collected(study):
             owner = _owner(table, [results_table(study, i) for i in table_ids])
             if owner:
                 results[owner.removeprefix(f"{name}_")].append(table)
@@ -94,8 +98,7 @@ def study_outputs(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Pat
         results = ", ".join(f"`{n}`" for n in e.results)
         lines.append(f"| {title} | `{e.asset}` |{f' {results} ' if results else ' '}| "
                      f"{_grouped(e.files)} |")
-    collected = [results_table(study, "coefficients"), results_table(study, "statistics")]
-    union = [n for n in sorted(collected) if n in present]
+    union = [n for n in sorted(collected(study)) if n in present]
     lines.append(f"| Every coefficient and statistic of the study's regression tables | "
                  f"`results/{results_table(study, 'coefficients')}` | "
                  f"{', '.join(f'`{n}`' for n in union)} | |")

@@ -89,7 +89,8 @@ class Study:
     @property
     def relations(self) -> list[str]:
         """Every warehouse relation the study's tables read, in the order they first appear."""
-        return list(dict.fromkeys(r for t in self.tables for r in self.table_relations(t["table"])))
+        return list(dict.fromkeys(relation for t in self.tables
+                                  for relation in self.table_relations(t["table"])))
 
     @property
     def sources(self) -> list[str]:

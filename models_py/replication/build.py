@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -192,7 +193,7 @@ def landing_folder(raw_dir: Path) -> dict:
     """Where the raw files were: the folder and, for the embedded default, the settings it
     was generated with (from the marker the generator writes), else None."""
     marker = Path(raw_dir) / MARKER
-    settings = yaml.safe_load(marker.read_text(encoding="utf-8")) if marker.exists() else None
+    settings = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else None
     return {"path": str(Path(raw_dir).resolve()), "embedded_default": settings}
 
 
