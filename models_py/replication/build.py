@@ -129,9 +129,10 @@ def check_published(con: duckdb.DuckDBPyConnection, study: Study) -> None:
             + f"; estimate them first (make study STUDY={study.name.lower()})")
 
 
-def read_columns(con: duckdb.DuckDBPyConnection, study: Study) -> dict[str, list[str]]:
-    """Each relation the study reads, with the columns any of its tables reads, in the
-    relation's own column order (every column where a table reads it whole)."""
+def read_columns(con: duckdb.DuckDBPyConnection, study: Study
+                 ) -> dict[str, list[str] | None]:
+    """Each relation the study reads, with the columns any of its tables reads (None where
+    a table reads it whole)."""
     wanted: dict[str, set[str] | None] = {}
     for table in study.tables:
         for relation, columns in run.table_reads(study, table["table"]).items():
@@ -140,27 +141,26 @@ def read_columns(con: duckdb.DuckDBPyConnection, study: Study) -> dict[str, list
                 wanted[relation] = None
             else:
                 wanted[relation] = wanted.get(relation, set()) | set(present)
-    out = {}
-    for relation, columns in wanted.items():
-        order = [c for (c, *_) in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
-        out[relation] = [c for c in order if columns is None or c in columns]
-    return out
+    return {r: None if c is None else sorted(c) for r, c in wanted.items()}
 
 
 def write_data(con: duckdb.DuckDBPyConnection, study: Study, folder: Path
                ) -> list[readme.DataFile]:
     """The relations the study reads, as ``<schema>.<relation>.parquet``: every row (the
-    estimators derive event time and spatial lags on the whole panel before a sample is cut),
-    the columns read, in the fixed order the estimation reads them in (so the same rows give
-    the same file)."""
+    estimators derive event time and spatial lags on the whole panel before a sample is cut)
+    and the columns read, in the relation's column order. A relation read in part is written
+    in the fixed order the estimation reads it in (so the same rows give the same file); one
+    read whole in its stored order, the order a frame table prints it in."""
     folder.mkdir()
     written = []
-    for relation, columns in read_columns(con, study).items():
+    for relation, wanted in read_columns(con, study).items():
         path = folder / f"{relation}.parquet"
+        described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        columns = [c for (c, *_) in described if wanted is None or c in wanted]
+        order = "" if wanted is None else f" ORDER BY {run.row_order(con, relation, columns)}"
         cols = ", ".join(f'"{c}"' for c in columns)
-        order = run.row_order(con, relation, columns)
-        con.execute(f"COPY (SELECT {cols} FROM {relation} ORDER BY {order}) TO "
-                    f"'{_sql_text(path)}' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT {cols} FROM {relation}{order}) TO '{_sql_text(path)}' "
+                    "(FORMAT parquet)")
         rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
         written.append(readme.DataFile(relation, path.name, rows, columns))
     return written
