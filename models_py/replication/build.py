@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -52,7 +52,6 @@ class ReplicationError(RuntimeError):
 @dataclass
 class Package:
     """A built package and what was measured while building it."""
-    study: str
     folder: Path
     zip: Path
     files: dict[str, str]                 # path in the package -> sha256
@@ -60,7 +59,6 @@ class Package:
     zip_bytes: int
     seconds: float                        # building, the reproduction included
     reproduction: readme.Reproduction | None   # None: built without running it
-    provenance: readme.Provenance = field(repr=False)
 
 
 def build(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path, out_dir: Path,
@@ -77,8 +75,7 @@ def build(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path, out_d
     staging = out_dir / f".{name}.building"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    reproduction, provenance = assemble(con, study, Path(publish_dir) / name, staging,
-                                        raw_dir, check)
+    reproduction = assemble(con, study, Path(publish_dir) / name, staging, raw_dir, check)
     files = checksums(staging)
     (staging / CHECKSUMS).write_text("".join(f"{h}  {f}\n" for f, h in files.items()),
                                      encoding="utf-8")
@@ -86,15 +83,14 @@ def build(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path, out_d
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     write_zip(folder, archive)
-    return Package(study.name, folder, archive, files,
+    return Package(folder, archive, files,
                    sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
                    archive.stat().st_size, round(time.perf_counter() - started, 2),
-                   reproduction, provenance)
+                   reproduction)
 
 
 def assemble(con: duckdb.DuckDBPyConnection, study: Study, published: Path, folder: Path,
-             raw_dir: Path, check: bool
-             ) -> tuple[readme.Reproduction | None, readme.Provenance]:
+             raw_dir: Path, check: bool) -> readme.Reproduction | None:
     """Data, results, outputs and code into ``folder``, then the reproduction, run and
     measured (with ``check``), then the README."""
     data = write_data(con, study, folder / DATA)
@@ -109,7 +105,7 @@ def assemble(con: duckdb.DuckDBPyConnection, study: Study, published: Path, fold
     (folder / readme.README).write_text(
         readme.render(study, folder, checksums(folder), data, results, code, reproduction,
                       provenance, machine()), encoding="utf-8")
-    return reproduction, provenance
+    return reproduction
 
 
 # ------------------------------------------------------------------------------ data
@@ -272,9 +268,9 @@ def write_code(study: Study, folder: Path) -> readme.Code:
         target = target / "__init__.py" if path.name == "__init__.py" else \
             target.with_suffix(".py")
         copied[target] = path
-    seeds = reference.SEEDS_DIR
+    seeds = reference.SEEDS_DIR.relative_to(PROJECT)     # where the packaged reference looks
     for seed in seeds_read(study_file):
-        copied[folder / "dbt" / "seeds" / f"{seed}.csv"] = seeds / f"{seed}.csv"
+        copied[folder / seeds / f"{seed}.csv"] = PROJECT / seeds / f"{seed}.csv"
     for target, path in copied.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
@@ -284,7 +280,7 @@ def write_code(study: Study, folder: Path) -> readme.Code:
                 "source_order": list(ingest.SOURCES)}
     (folder / "lineage.json").write_text(readme.json_text(recorded), encoding="utf-8")
     commit, dirty = git_state([*copied.values(), Path(reproduce.__file__)])
-    return readme.Code(commit, dirty, sorted(str(t.relative_to(folder)) for t in copied))
+    return readme.Code(commit, dirty)
 
 
 def git_state(paths: list[Path]) -> tuple[str | None, list[str]]:

@@ -38,7 +38,6 @@ class DataFile:
 class Code:
     commit: str | None          # the project's commit; None outside a git checkout
     dirty: list[str]            # packaged project files that differ from that commit
-    files: list[str]            # the packaged code, relative to code/
 
 
 @dataclass
