@@ -1,12 +1,9 @@
 """DuckLake as the analysts' warehouse, measured against a plain DuckDB file.
 
-DuckLake's extension ships on PyPI only for duckdb 1.5.x, while the project pins duckdb 2.0, so
-this runs in a separate environment and reads the analysts' copy (written in a storage version
-duckdb 1.5 reads):
+It reads the analysts' copy; besides the project's DuckLake extension it needs SQLite's:
 
-    python3.11 -m venv /tmp/ducklake && /tmp/ducklake/bin/pip install duckdb==1.5.5 \\
-        duckdb-extension-ducklake==1.5.5 duckdb-extension-sqlite-scanner==1.5.5
-    /tmp/ducklake/bin/python bench/bench_ducklake.py data/warehouse_read.duckdb --work /tmp/dl
+    .venv/bin/pip install duckdb-extension-sqlite-scanner==1.5.5
+    .venv/bin/python bench/bench_ducklake.py data/warehouse_read.duckdb --work /tmp/dl
 
 It measures, for every table of the copy: writing them all into a new DuckDB file and into a
 DuckLake (catalog in a DuckDB file, data as Parquet); a second write of every table, as a

@@ -3,8 +3,8 @@
 Works on a copy of the warehouse (the original is only read) in a temporary folder (``--work``,
 default beside the warehouse):
 1. a plain file copy of the warehouse (the floor for any whole-file copy);
-2. the first publish of a warehouse in DuckDB 2.0's own storage version: a compaction into the
-   shell-readable version (``COPY FROM DATABASE``, what every publish did before), then a copy;
+2. the first publish of a warehouse in the library's default storage version: a compaction into
+   ``warehouse.STORAGE_VERSION`` (``COPY FROM DATABASE``, what every publish did before), then a copy;
 3. a publish with nothing changed: checkpoint and file copy only;
 4. a re-refresh simulated by replacing every table, each schema in one transaction as the
    loaders do, then a publish that compacts the grown file.

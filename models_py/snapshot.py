@@ -14,8 +14,9 @@ When the free share passes ``COMPACT_ABOVE``, ``publish`` first rewrites the war
 fresh file (``COPY FROM DATABASE``, DuckDB's way of compacting) and swaps it in; then the copy
 is a plain file copy of a file with no free space in it.
 
-Both files use storage version ``warehouse.STORAGE_VERSION``, which the ``duckdb`` shell on PyPI
-(``duckdb-cli`` 1.5) reads, so the copy is a byte-for-byte copy of the checkpointed warehouse.
+Both files use storage version ``warehouse.STORAGE_VERSION`` (a warehouse in another version is
+converted by the same compaction), so the copy is a byte-for-byte copy of the checkpointed
+warehouse.
 """
 from __future__ import annotations
 

@@ -54,10 +54,10 @@ def replication_dir() -> Path:
 DUCKDB_CONFIG = {"memory_limit": "4GB"}
 
 
-# Storage version of the warehouse files this project creates: the duckdb library (2.0) writes
-# it and the duckdb shell on PyPI (duckdb-cli 1.5) reads it, so the analysts' copy can be a
-# plain copy of the warehouse file.
-STORAGE_VERSION = "v1.4.0"
+# Storage version of the warehouse files this project creates: the newest the duckdb 1.5 library
+# writes, which every 1.5 client (the `duckdb` shell included) reads. The library's default for
+# a new file is still v1.0.0, whose files are twice the size (README: DuckDB 1.5, not 2.0).
+STORAGE_VERSION = "v1.5.0"
 
 
 class WarehouseLockedError(RuntimeError):

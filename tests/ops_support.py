@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +66,25 @@ class Site:
         return subprocess.run(["make", "-s", "-C", str(PROJECT), "refresh"],
                               env=self.env(**extra), capture_output=True, text=True,
                               timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def group_ends(pgid: int, seconds: float) -> bool:
+    """Whether every process of the process group ``pgid`` has ended within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def make_site(root: Path, raw_dir: Path, warehouse_db: Path,
@@ -187,8 +207,9 @@ READER_TABLES = ("raw._load_log", "raw.city_yearbook", "raw.ceads_intermediate",
 
 
 # Seconds between two queries of a reader: each query takes about a tenth of a second of CPU,
-# so the reader leaves most of the machine to the refresh it watches.
-READ_EVERY = 0.25
+# so a reader takes about a tenth of a core and leaves the rest of the machine to the refresh it
+# watches (and, in the test suite, to the other pytest worker).
+READ_EVERY = 1.0
 
 
 def read_until_stopped(db: str, out: str, stop: str, pause: str = str(READ_EVERY)) -> None:

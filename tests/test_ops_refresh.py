@@ -109,8 +109,8 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
                                                                   tmp_path):
     old = reader_state(refresh_site.copy)
     reader, reads, stop = start_reader(refresh_site.copy, tmp_path)
-    # an analyst who opened the warehouse itself: open, query, close, every 0.3 s
-    poller, polls, stop_polling = start_reader(refresh_site.db, tmp_path, pause=0.3)
+    # an analyst who opened the warehouse itself: open, query, close, every READ_EVERY s
+    poller, polls, stop_polling = start_reader(refresh_site.db, tmp_path)
     try:
         done = refresh_site.refresh()
     finally:

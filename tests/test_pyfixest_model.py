@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 import pytest
+from scipy import stats
 
 from models_py.estimate import pyfixest_model
 
@@ -70,15 +71,30 @@ def test_replaced_vcov_drives_the_inference(panel):
     np.testing.assert_allclose(model.se().to_numpy(), [0.2, 0.3])
     assert pyfixest_model.n_clusters(model) == 12
     np.testing.assert_allclose(model.tstat().to_numpy(), model.coef().to_numpy() / [0.2, 0.3])
+    np.testing.assert_allclose(model.pvalue().to_numpy(),       # t tests on G - 1 = 11 df
+                               2 * stats.t.sf(np.abs(model.tstat().to_numpy()), 11))
 
 
-def test_iv_first_stage_statistics(panel):
-    model = pf.feols("y ~ 1 | unit | x ~ z", data=panel, vcov={"CRV1": "unit"})
-    model.IV_Diag()
-    stats = pyfixest_model.first_stage_statistics(model)
-    first = pf.feols("x ~ z | unit", data=panel.dropna(), vcov={"CRV1": "unit"})
-    assert stats["first_stage_f"] == pytest.approx(float(first.tstat()["z"]) ** 2, rel=1e-6)
-    assert stats["effective_f"] > 10 and np.isfinite(stats["effective_f"])
+@pytest.mark.parametrize("vcov", ["hetero", {"CRV1": "unit"}, {"CRV1": "unit+year"}])
+def test_small_sample_factor_and_t_degrees_of_freedom(panel, vcov):
+    """The factor turns the sandwich without one into pyfixest's covariance; the t tests'
+    degrees of freedom reproduce its p-values."""
+    model = pf.feols("y ~ x | unit", data=panel, vcov=vcov)
+    d = panel.dropna()
+    xd = d["x"].to_numpy() - d.groupby("unit")["x"].transform("mean").to_numpy()
+    scores = d.assign(s=xd * np.asarray(model.resid()))
+    if vcov == "hetero":
+        meat = float((scores["s"] ** 2).sum())
+    else:
+        names = vcov["CRV1"].split("+")
+        by = lambda cols: float((scores.groupby(cols)["s"].sum() ** 2).sum())  # noqa: E731
+        meat = sum(by([c]) for c in names) - (by(names) if len(names) == 2 else 0)
+    sandwich = meat / (xd @ xd) ** 2
+    assert pyfixest_model.small_sample_factor(model) * sandwich == pytest.approx(
+        pyfixest_model.vcov(model)[0, 0], rel=1e-8)
+    t = float(model.tstat()["x"])
+    assert 2 * stats.t.sf(abs(t), pyfixest_model.df_t(model)) == pytest.approx(
+        float(model.pvalue()["x"]), rel=1e-10)
 
 
 def test_a_missing_attribute_names_itself_and_the_version(panel):

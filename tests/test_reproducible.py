@@ -47,8 +47,9 @@ def _psm_spec():
 
 
 def _panel_with_tied_controls(spec) -> pd.DataFrame:
-    """Two years of twelve units: c01 and c02 treated, the rest controls; c05 and c06 have
-    exactly c01's covariates, so both are at distance 0 from it."""
+    """Two years of twelve units: c01 and c02 treated from 2016, the rest controls; in 2015,
+    the baseline year of the covariates, c05 and c06 have exactly c01's covariates, so both
+    are at distance 0 from it."""
     rng = np.random.default_rng(5)
     units = [f"c{k:02d}" for k in range(1, 13)]
     frames = []
@@ -57,7 +58,8 @@ def _panel_with_tied_controls(spec) -> pd.DataFrame:
         x[4] = x[5] = x[0]
         frame = pd.DataFrame(x, columns=list(spec.control_vars))
         frames.append(frame.assign(city_id=units, year=year,
-                                   treated=[1.0, 1.0] + [0.0] * (len(units) - 2)))
+                                   treated=[1.0, 1.0] + [0.0] * (len(units) - 2),
+                                   first_treated_year=[2016.0] * 2 + [np.nan] * (len(units) - 2)))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -66,7 +68,7 @@ def test_psm_matching_breaks_ties_by_unit_whatever_the_row_order():
     data = _panel_with_tied_controls(spec)
 
     def weights(frame: pd.DataFrame) -> dict:
-        w = psm_did.match(frame, spec)
+        w, _ = psm_did.match(frame, spec)
         return dict(zip(zip(frame["city_id"], frame["year"]), w))
 
     expected = weights(data)

@@ -29,7 +29,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from study_support import coef, covers, upstream
+from study_support import bacon_equals_twfe, coef, covers, robust_event_studies, upstream
 
 from models_py.estimate.specs import STUDIES_DIR, load_study
 from models_py.generate.estimands import codes, fe_ols, imputation_att
@@ -82,6 +82,22 @@ def test_did_recovers_the_planted_synchronization_gain(s002):
         target = s002["truth"]["effects"][str(value)]["twfe"]
         assert abs(r["estimate"] - target) < 3 * r["std_error"], (value, r["estimate"], target)
         assert r["estimate"] > 0 and r["p"] < 0.05
+
+
+def test_bacon_decomposition_sums_to_the_twfe_estimate(warehouse, s002):
+    comparisons = warehouse.query("SELECT * FROM results.s002_bacon_comparisons")
+    assert set(comparisons["type"]) == {"earlier vs later treated", "later vs earlier treated"}
+    assert bacon_equals_twfe(s002["mart"], s002["study"], comparisons) > 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "in the embedded world, pairs of different adoption cohorts do not share trends in "
+    "synchronization: the TWFE and imputation event studies' pre-trend tests reject as well "
+    "(p = 0.02 and 0.002 at small scale), and Callaway–Sant'Anna, which compares cohorts "
+    "directly, estimates -0.004 (s.e. 0.0015) for a planted +0.002"))
+def test_callaway_santanna_and_sun_abraham_recover_the_planted_gain(s002):
+    robust_event_studies(s002["rows"], s002["stats"], s002["effects"]["att_imputation"],
+                         lags_positive=False)
 
 
 def test_the_truths_estimators_are_the_studys(s002):
@@ -150,12 +166,14 @@ def test_published_files_hold_the_tables_and_figures(s002):
     pub, study = s002["publish"], s002["study"]
     for t in study.tables:
         stems = [t["table"], *(f"{t['table']}_{f}" for f in t.get("frames", {}))]
+        if t["type"] == "frame" and "source" not in t:
+            stems = stems[1:]          # a table of an estimator's frames prints only those
         for stem in stems:
             md = (pub / f"{stem}.md").read_text(encoding="utf-8")
             assert (pub / f"{stem}.html").exists() and (pub / f"{stem}.tex").exists()
             assert len([ln for ln in md.splitlines() if ln.startswith("|")]) >= 4, stem
     events = s002["rows"][s002["rows"]["table"] == "event_study"]
-    assert set(events["column"]) == {1, 2} and events["event_time"].notna().all()
+    assert set(events["column"]) == {1, 2, 3, 4} and events["event_time"].notna().all()
     for fig in study.figures:
         image = mpimg.imread(pub / f"{fig['figure']}.png")
         assert image.shape[0] > 300 and image[..., :3].std() > 0.05

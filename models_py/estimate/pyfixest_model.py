@@ -1,6 +1,7 @@
 """What the estimation layer reads from a fitted pyfixest model that pyfixest's public API does
 not give: the number of observations, R² and within R², the coefficient covariance matrix, the
-cluster counts, the design matrix, and an IV fit's first-stage F statistics.
+cluster counts, the design matrix, the small-sample factor of the covariance and the degrees of
+freedom of its t tests.
 
 pyfixest (0.60) exposes coefficients, standard errors, t, p, confidence intervals, residuals
 and the tidy table as methods (``coef()``, ``se()``, ``tidy()``, ``confint()``, ``resid()``);
@@ -28,8 +29,8 @@ PRIVATE = {   # what the estimation layer reads -> the private attribute that ho
     "vcov": "_vcov",
     "n_clusters": "_G",
     "design": "_X",
-    "effective_f": "_eff_F",
-    "first_stage_f": "_f_stat_1st_stage",
+    "small_sample_factor": "_ssc",
+    "df_t": "_df_t",
 }
 
 
@@ -81,19 +82,26 @@ def design(model) -> np.ndarray:
     return np.asarray(_read(model, "design"), float)
 
 
-def first_stage_statistics(model) -> dict[str, float]:
-    """Olea-Pflueger effective F and the first-stage F of an IV fit (after ``IV_Diag()``)."""
-    return {"effective_f": float(_read(model, "effective_f")),
-            "first_stage_f": float(_read(model, "first_stage_f"))}
+def small_sample_factor(model) -> float:
+    """The factor pyfixest multiplies the model's sandwich covariance by (HC1: N / (N - K);
+    CRV1: G / (G - 1) (N - 1) / (N - K), the same for each part of a two-way one)."""
+    return float(np.ravel(_read(model, "small_sample_factor"))[0])
+
+
+def df_t(model) -> float:
+    """Degrees of freedom of the model's t tests (G - 1 clustered, N - K otherwise)."""
+    return float(np.min(np.ravel(_read(model, "df_t"))))
 
 
 def replace_vcov(model, matrix: np.ndarray, clusters: int) -> None:
     """Give the model a covariance matrix computed outside pyfixest (``clusters`` clusters) and
-    recompute its standard errors, t, p and confidence intervals from it."""
-    _read(model, "vcov")
-    _read(model, "n_clusters")
+    recompute its standard errors, t, p and confidence intervals from it, with t tests on
+    ``clusters`` - 1 degrees of freedom (as pyfixest's clustered ones)."""
+    for what in ("vcov", "n_clusters", "df_t"):
+        _read(model, what)
     setattr(model, PRIVATE["vcov"], np.asarray(matrix, float))
     setattr(model, PRIVATE["n_clusters"], [int(clusters)])
+    setattr(model, PRIVATE["df_t"], int(clusters) - 1)
     model.get_inference()
 
 

@@ -327,7 +327,7 @@ def collect_results(con: duckdb.DuckDBPyConnection, study: Study) -> pd.DataFram
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
     rows = union("", COLUMNS)
-    rows = rows[rows["kind"] != "vif"]
+    rows = rows[~rows["kind"].isin(estimators.DESCRIPTIVE)]
     warehouse.replace_tables(con, RESULTS_SCHEMA, {
         results_table(study, "coefficients"): rows,
         results_table(study, "statistics"): union("statistics", STATISTIC_COLUMNS)})

@@ -83,6 +83,21 @@ def terms_from_pyfixest(model) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TERM_COLUMNS)
 
 
+def inferred_terms(terms, event_time, estimate, std_error, df: float = math.inf
+                   ) -> pd.DataFrame:
+    """Term rows of estimates and standard errors computed outside pyfixest: t, p and the 95%
+    and 90% intervals from a t distribution with ``df`` degrees of freedom (infinite: normal)."""
+    dist = sps.t(df) if np.isfinite(df) else sps.norm
+    est, se = np.asarray(estimate, float), np.asarray(std_error, float)
+    t = est / se
+    q95, q90 = dist.ppf(0.975), dist.ppf(0.95)
+    return pd.DataFrame({"term": list(terms), "event_time": np.asarray(event_time, float),
+                         "estimate": est, "std_error": se, "t": t, "p": 2 * dist.sf(np.abs(t)),
+                         "ci_low": est - q95 * se, "ci_high": est + q95 * se,
+                         "ci90_low": est - q90 * se, "ci90_high": est + q90 * se,
+                         "wild_p": np.nan}, columns=TERM_COLUMNS)
+
+
 def from_pyfixest(model, formula: str, **statistics: float) -> Estimate:
     """An :class:`Estimate` of a fitted pyfixest model (N, R², within R², clusters)."""
     return Estimate(terms=terms_from_pyfixest(model), n_obs=pyfixest_model.n_obs(model),

@@ -18,11 +18,14 @@ varies, too few clusters, a singular design): a result the table reports, not a 
 |---|---|---|
 | ``ols`` | :mod:`.ols` | OLS with fixed effects (pyfixest ``feols``) |
 | ``event_study`` | :mod:`.event_study` | TWFE leads and lags, pre-trend Wald test, relative-magnitude bounds |
-| ``did_imputation`` | :mod:`.did_imputation` | heterogeneity-robust DID (Gardner two-stage / imputation, pyfixest ``did2s``) |
+| ``did_imputation`` | :mod:`.did_imputation` | heterogeneity-robust DID (Gardner two-stage / imputation, GMM or BJS leave-out errors) |
+| ``callaway_santanna`` | :mod:`.callaway_santanna` | group-time ATT(g, t) and their aggregations (Callaway and Sant'Anna; R ``did``) |
+| ``sun_abraham`` | :mod:`.sun_abraham` | interaction-weighted event study (Sun and Abraham) |
+| ``bacon`` | :mod:`.bacon` | Goodman-Bacon decomposition of the TWFE DID estimate |
 | ``placebo`` | :mod:`.placebo` | randomization inference over re-drawn adoption schedules |
-| ``psm_did`` | :mod:`.psm_did` | year-by-year propensity-score matching, balance, DID on the matched sample |
-| ``iv`` | :mod:`.iv` | 2SLS with fixed effects, Kleibergen-Paap and effective first-stage F |
-| ``spatial_did`` | :mod:`.spatial_did` | DID with the spatial lag of treatment (direct and spillover effects) |
+| ``psm_did`` | :mod:`.psm_did` | year-by-year propensity-score matching (k nearest, caliper, common support), balance, DID on the matched sample |
+| ``iv`` | :mod:`.iv` | 2SLS with fixed effects; effective F, Kleibergen-Paap, Hansen J, Anderson-Rubin (:mod:`.iv_diagnostics`) |
+| ``spatial_did`` | :mod:`.spatial_did` | DID with the spatial lag of treatment (direct and spillover effects), Conley errors |
 | ``vif`` | :mod:`.vif` | variance inflation factors of a spec's regressors |
 """
 from __future__ import annotations
@@ -34,15 +37,21 @@ import numpy as np
 import pandas as pd
 
 from models_py import reference
-from models_py.estimate.estimators import (did_imputation, event_study, iv, ols, placebo,
-                                           psm_did, spatial_did, vif, within)
+from models_py.estimate.estimators import (bacon, callaway_santanna, did_imputation,
+                                           event_study, iv, ols, placebo, psm_did, spatial_did,
+                                           sun_abraham, vif, within)
 from models_py.estimate.study import Spec, sample_columns
 from models_py.estimate.tidy import Estimate
 
 KINDS: dict[str, ModuleType] = {
     "ols": ols, "event_study": event_study, "did_imputation": did_imputation,
     "placebo": placebo, "psm_did": psm_did, "iv": iv, "spatial_did": spatial_did, "vif": vif,
+    "callaway_santanna": callaway_santanna, "sun_abraham": sun_abraham, "bacon": bacon,
 }
+
+# Kinds whose terms are not coefficients (a VIF, a comparison type's mean 2x2 estimate): left
+# out of a study's collected coefficients.
+DESCRIPTIVE = ("vif", "bacon")
 
 # Kinds whose estimate reports a term for each of the spec's regressors (a regressor missing
 # from their terms was dropped as collinear).

@@ -1,30 +1,47 @@
 """Heterogeneity-robust DID: Gardner's two-stage estimator, whose point estimates equal the
 Borusyak-Jaravel-Spiess imputation estimator.
 
-Stage one fits the unit and time fixed effects (and the controls) on the untreated
-observations only (``treatment`` = 0: never-treated units and the not-yet-treated years of the
+Stage one fits the spec's fixed effects (unit and period, say) and controls on the untreated
+observations only (``treatment`` = 0: never-treated units and the not-yet-treated periods of the
 others) and imputes every observation's untreated outcome; stage two regresses the outcome
 minus that imputation on the treatment, so already-treated units never serve as controls and
 staggered adoption with effects that vary by cohort or event time is not mis-weighted as in
-TWFE. An observation whose unit or period has no untreated observation (a period in which every
-unit is treated, say) has no imputed outcome and is left out; statistic ``rows_not_imputed``
-counts them.
+TWFE. An observation whose fixed-effect levels have no untreated observation (a period in which
+every unit is treated, say) has no imputed outcome and is left out; statistic
+``rows_not_imputed`` counts them.
 
-Standard errors are Gardner's GMM-corrected clustered errors, the formula of pyfixest's
-``did2s``: with X1 the first-stage design (controls and fixed-effect dummies), X10 its untreated
-rows, X2 the second-stage design and u1, u2 the two stages' residuals, cluster g contributes
-W_g = X2_g'u2_g - (X1'X2)'(X10'X10)^-1 X10_g'u1_g and V = (X2'X2)^-1 (sum_g W_g W_g') (X2'X2)^-1.
-Here X1 is held as a sparse matrix (``did2s`` builds it dense: rows x fixed-effect levels, tens of
-GB for a city-pair panel) and the cluster may be two-way (``cluster: a+b``; Cameron, Gelbach and
-Miller: V_a + V_b - V_ab).
+Standard errors (option ``variance``), clustered by the spec's cluster (the unit without one):
+
+- ``two_stage_gmm`` (default): Gardner's GMM-corrected errors, the formula of pyfixest's
+  ``did2s``: with X1 the first-stage design (controls and fixed-effect dummies), X10 its
+  untreated rows, X2 the second-stage design and u1, u2 the two stages' residuals, cluster g
+  contributes W_g = X2_g'u2_g - (X1'X2)'(X10'X10)^-1 X10_g'u1_g and
+  V = (X2'X2)^-1 (sum_g W_g W_g') (X2'X2)^-1; it counts every deviation of an observation's
+  effect from its coefficient as noise.
+- ``bjs_leave_out``: Borusyak, Jaravel and Spiess's estimator (Theorem 3; Stata
+  ``did_imputation``'s default): the same sum with each treated observation's residual taken
+  as its imputed effect minus the average imputed effect of its cohort and period computed
+  without its own cluster (with all of them where no other cluster has one), and each
+  untreated observation's residual its first-stage residual. One cluster variable.
+
+X1 is held as a sparse matrix (``did2s`` builds it dense: rows x fixed-effect levels, tens of GB
+for a city-pair panel) and the cluster may be two-way for ``two_stage_gmm`` (``cluster: a+b``;
+Cameron, Gelbach and Miller: V_a + V_b - V_ab). The t tests and the pre-trend test have G - 1
+degrees of freedom (G clusters, the smaller dimension of two).
 
 Options: ``dynamic: true`` estimates one effect per event time (``i(event_time, ref=r)`` with
-the ``window`` and ``reference`` of :mod:`.timing`) and the joint pre-trend test; otherwise
-one pooled ATT on the treatment indicator.
+the ``window`` and ``reference`` of :mod:`.timing`) and two pre-trend tests, both F tests on
+G - 1 degrees of freedom: ``pretrend_f``, ``pretrend_p``, the joint test of the event study's
+own leads (the second stage's coefficients below the reference), and BJS's test
+``bjs_pretrend_f``, ``bjs_pretrend_p``: on the untreated observations only, the outcome on the
+fixed effects, the controls and dummies for the -window[0] periods before adoption (event
+times -1 to window[0], unbinned), the leads tested jointly with the spec's clustered variance.
+Otherwise one pooled ATT on the treatment indicator.
 """
 from __future__ import annotations
 
 import warnings
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,9 +50,9 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
 from models_py.estimate import pyfixest_model
-from models_py.estimate.estimators import event_study, timing
+from models_py.estimate.estimators import event_study, timing, variance
 from models_py.estimate.study import Spec
-from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov
+from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov, wald_test
 
 RESIDUAL = "_imputation_residual"
 LSQR_TOL = 1e-10   # pyfixest recovers fixed effects by lsqr; its default 1e-6 shows in the 4th digit
@@ -44,15 +61,20 @@ LABEL = "Imputation DID"
 
 class Options(timing.Panel):
     dynamic: bool = False     # one effect per event time instead of one pooled ATT
+    variance: Literal["two_stage_gmm", "bjs_leave_out"] = "two_stage_gmm"   # module doc
 
 
 def _dynamic(spec: Spec) -> bool:
     return spec.options.dynamic
 
 
+def _leave_out(spec: Spec) -> bool:
+    return spec.options.variance == "bjs_leave_out"
+
+
 def columns(spec: Spec) -> list[str]:
     cols = [timing.unit(spec), timing.period(spec), timing.treatment(spec)]
-    return cols + ([timing.cohort(spec)] if _dynamic(spec) else [])
+    return cols + ([timing.cohort(spec)] if _dynamic(spec) or _leave_out(spec) else [])
 
 
 def derived(spec: Spec) -> list[str]:
@@ -66,35 +88,17 @@ def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
 def first_stage_design(data: pd.DataFrame, controls: list[str], fixed_effects: list[str]
                        ) -> sparse.csr_matrix:
     """Sparse X1: the controls, every level of the first fixed effect and every level but the
-    first of the others (full column rank when the levels are connected)."""
+    first of the others (full column rank when the levels are connected); a constant without
+    fixed effects."""
     blocks = [sparse.csr_matrix(data[controls].to_numpy(float))] if controls else []
     n = len(data)
+    if not fixed_effects:
+        blocks.append(sparse.csr_matrix(np.ones((n, 1))))
     for k, name in enumerate(fixed_effects):
         codes, levels = pd.factorize(data[name], sort=True)
         dummies = sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, len(levels)))
         blocks.append(dummies if k == 0 else dummies[:, 1:])
     return sparse.hstack(blocks, format="csr")
-
-
-def cluster_sums(contributions: np.ndarray, data: pd.DataFrame, cluster: str
-                 ) -> tuple[np.ndarray, int]:
-    """sum_g W_g W_g' of per-row score contributions (n, k) over the clusters of ``cluster``
-    (``a+b``: two-way, V_a + V_b - V_ab), and the number of clusters (the smaller for two-way)."""
-    def meat(codes: np.ndarray) -> np.ndarray:
-        w = np.zeros((codes.max() + 1, contributions.shape[1]))
-        np.add.at(w, codes, contributions)
-        return w.T @ w
-
-    names = [c.strip() for c in cluster.split("+")]
-    codes = [pd.factorize(data[c])[0] for c in names]
-    if len(codes) == 1:
-        return meat(codes[0]), int(codes[0].max() + 1)
-    if len(codes) != 2:
-        raise ValueError(f"cluster {cluster!r}: one or two cluster variables, got {len(codes)}")
-    both = pd.factorize(pd.Series(codes[0]).astype(str) + "_" + pd.Series(codes[1]).astype(str)
-                        )[0]
-    return (meat(codes[0]) + meat(codes[1]) - meat(both),
-            int(min(codes[0].max(), codes[1].max()) + 1))
 
 
 def gmm_vcov(x1: sparse.csr_matrix, untreated: np.ndarray, x2: np.ndarray, u1: np.ndarray,
@@ -111,20 +115,64 @@ def gmm_vcov(x1: sparse.csr_matrix, untreated: np.ndarray, x2: np.ndarray, u1: n
                              "period effect (their unit-period graph is not connected)") from None
     v = v.toarray() if sparse.issparse(v) else np.asarray(v).reshape(x1.shape[1], -1)
     contributions = x2 * u2[:, None] - np.asarray(x10 @ v) * u1[:, None]
-    meat, n_clusters = cluster_sums(contributions, data, cluster)
+    meat, n_clusters = variance.cluster_sums(contributions, data, cluster)
     bread = np.linalg.inv(x2.T @ x2)
     return bread @ meat @ bread, n_clusters
 
 
+def leave_out_residuals(effects: np.ndarray, groups: np.ndarray, clusters: np.ndarray
+                        ) -> np.ndarray:
+    """Each treated observation's imputed effect minus the mean effect of its group (cohort
+    and period) over the other clusters' observations (all of the group's, where no other
+    cluster has one): BJS's leave-out residual."""
+    frame = pd.DataFrame({"e": effects, "g": groups, "c": clusters})
+    group = frame.groupby("g")["e"].agg(["sum", "count"])
+    own = frame.groupby(["g", "c"])["e"].agg(["sum", "count"])
+    total = group.loc[frame["g"]].to_numpy()
+    mine = own.loc[list(zip(frame["g"], frame["c"]))].to_numpy()
+    others = total - mine
+    mean = np.where(others[:, 1] > 0, others[:, 0] / np.maximum(others[:, 1], 1),
+                    total[:, 0] / total[:, 1])
+    return effects - mean
+
+
+def bjs_pretrend(data: pd.DataFrame, spec: Spec, untreated: np.ndarray) -> dict[str, float]:
+    """BJS's pre-trend test (module doc): the leads' joint F and p on G - 1 degrees of
+    freedom, and how many leads (none: {})."""
+    lo, _ = timing.window(spec)
+    rel = data[timing.period(spec)].astype(float) - data[timing.cohort(spec)].astype(float)
+    sub = data[untreated].reset_index(drop=True)
+    rel = rel[untreated].reset_index(drop=True)
+    leads = {f"lead_{-k}": (rel == k).astype(float) for k in range(lo, 0) if (rel == k).any()}
+    if not leads:
+        return {}
+    sub = sub.assign(**leads)
+    rhs = " + ".join([*leads, *spec.control_vars])
+    fe = " + ".join(spec.fixed_effects)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = pf.feols(f"{spec.outcome} ~ {rhs}" + (f" | {fe}" if fe else ""), data=sub,
+                         vcov={"CRV1": spec.cluster or timing.unit(spec)})
+    clusters = pyfixest_model.n_clusters(model)
+    w = wald_test(model.coef(), pd.DataFrame(pyfixest_model.vcov(model),
+                                             index=model.coef().index,
+                                             columns=model.coef().index),
+                  list(leads), clusters - 1)
+    return {"bjs_pretrend_f": w["f"], "bjs_pretrend_p": w["p"],
+            "bjs_pretrend_leads": float(w["k"])}
+
+
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     unit, period, treat = timing.unit(spec), timing.period(spec), timing.treatment(spec)
-    controls = list(spec.control_vars)
+    controls, fixed_effects = list(spec.control_vars), list(spec.fixed_effects)
     untreated = data[treat].to_numpy(float) == 0
-    first = f"{spec.outcome} ~ {' + '.join(controls) or '1'} | {unit} + {period}"
+    first = (f"{spec.outcome} ~ {' + '.join(controls) or '1'}"
+             + (f" | {' + '.join(fixed_effects)}" if fixed_effects else ""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stage1 = pf.feols(first, data=data[untreated], vcov="iid")
-        stage1.fixef(atol=LSQR_TOL, btol=LSQR_TOL)
+        if fixed_effects:
+            stage1.fixef(atol=LSQR_TOL, btol=LSQR_TOL)
         imputed = np.asarray(stage1.predict(newdata=data), float)
     keep = np.isfinite(imputed)
     sample = data[keep].reset_index(drop=True)
@@ -135,10 +183,13 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stage2 = pf.feols(f"{RESIDUAL} {second}", data=sample, vcov="iid", drop_intercept=True)
-    x1 = first_stage_design(sample, controls, [unit, period])
-    vcov, n_clusters = gmm_vcov(x1, untreated[keep], pyfixest_model.design(stage2), u1,
-                                np.asarray(stage2.resid(), float), sample,
-                                spec.cluster or unit)
+    cluster = spec.cluster or unit
+    u2 = np.asarray(stage2.resid(), float)
+    if _leave_out(spec):
+        u2 = bjs_residuals(sample, spec, u1, untreated[keep], cluster)
+    x1 = first_stage_design(sample, controls, fixed_effects)
+    vcov, n_clusters = gmm_vcov(x1, untreated[keep], pyfixest_model.design(stage2), u1, u2,
+                                sample, cluster)
     pyfixest_model.replace_vcov(stage2, vcov, n_clusters)
     formula = f"{first} ; {second}"
     est = from_pyfixest(stage2, formula)
@@ -149,5 +200,21 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
         est.statistics.update(event_study.pretrend(
             est.terms.set_index("term")["estimate"], pyfixest_vcov(stage2),
             event_study.event_terms(est.terms), ref, est.n_clusters))
+        est.statistics.update(bjs_pretrend(data, spec, untreated))
         est.statistics["reference_period"] = float(ref)
     return est
+
+
+def bjs_residuals(sample: pd.DataFrame, spec: Spec, u1: np.ndarray, untreated: np.ndarray,
+                  cluster: str) -> np.ndarray:
+    """The residuals of BJS's variance (module doc): first-stage residuals of untreated
+    observations, leave-out residuals of the treated ones' imputed effects."""
+    if "+" in cluster:
+        raise ValueError(f"variance bjs_leave_out takes one cluster variable, got {cluster!r}")
+    groups = (sample[timing.cohort(spec)].astype(str) + "_"
+              + sample[timing.period(spec)].astype(str)).to_numpy()
+    out = u1.copy()
+    treated = ~untreated
+    out[treated] = leave_out_residuals(u1[treated], groups[treated],
+                                       sample[cluster].to_numpy()[treated])
+    return out

@@ -30,3 +30,18 @@ def demeaned(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
         raise RuntimeError(f"fixed-effect demeaning did not converge in {MAX_ITERATIONS} "
                            "iterations")
     return out * scale
+
+
+def without_singletons(data: pd.DataFrame, fixed_effects) -> pd.DataFrame:
+    """``data`` without the rows pyfixest drops before fitting (its default ``fixef_rm``):
+    rows alone in a fixed-effect level, repeatedly, until no level has a single row."""
+    keep = pd.Series(True, index=data.index)
+    while fixed_effects:
+        single = pd.Series(False, index=data.index)
+        for name in fixed_effects:
+            counts = data.loc[keep, name].map(data.loc[keep, name].value_counts())
+            single.loc[counts.index] |= counts.to_numpy() == 1
+        if not single.any():
+            break
+        keep &= ~single
+    return data[keep].reset_index(drop=True)
