@@ -24,7 +24,7 @@ export DAGSTER_PG_DB ?= dagster
 # Where `make postgres` keeps its local cluster.
 PG_DATA ?= $(CURDIR)/.postgres
 
-.PHONY: install demo generate refresh study test ui serve postgres postgres-stop bench clean
+.PHONY: install demo generate refresh study replication test ui serve postgres postgres-stop bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ TABLE ?=
 study: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/python -m dagster_project.study $(STUDY) $(if $(TABLE),--table $(TABLE))
+
+# The replication package of one study (STUDY=s001) from the current warehouse and published
+# results: data/replication/<study>/ and its zip, checked by running its reproduce.py.
+replication: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m dagster_project.preflight
+	$(BIN)/python -m dagster_project.replication $(STUDY)
 
 # The suite on TEST_WORKERS pytest-xdist workers, one test module per work unit, the longest
 # modules first (tests/conftest.py orders them and shares the warehouse between the workers).

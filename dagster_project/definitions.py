@@ -1,6 +1,6 @@
-"""Dagster definitions: raw loaders, dbt models, the studies, the analysts' snapshot, jobs,
-the raw-file sensor, the nightly schedule, freshness checks, and the publishing of the
-analysts' copy after a run whose only failures were study tables.
+"""Dagster definitions: raw loaders, dbt models, the studies and their replication packages,
+the analysts' snapshot, jobs, the raw-file sensor, the nightly schedule, freshness checks, and
+the publishing of the analysts' copy after a run whose only failures were study tables.
 
 ``make ui`` (or ``make serve``) opens the lineage UI on them (``dagster_project.services``).
 """
@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.io import io_transfer
 from dagster_project.assets.raw import landing_specs, raw_assets
+from dagster_project.assets.replication import all_replication_assets
 from dagster_project.assets.snapshot import snapshot_asset
 from dagster_project.assets.studies import all_study_assets
 from dagster_project.checks import quality_checks
@@ -27,7 +28,7 @@ _assets = [*_loaded, snapshot_asset(_upstream)]
 _freshness = freshness_checks(_assets)
 
 defs = dg.Definitions(
-    assets=[*landing_specs, *_assets],
+    assets=[*landing_specs, *_assets, *all_replication_assets()],
     asset_checks=[*quality_checks(), *_freshness],
     jobs=[generate_embedded_default, refresh_all, *refresh_source_jobs, publish_results],
     schedules=[refresh_all_nightly],

@@ -8,6 +8,7 @@ and the analysts' copy. A yearly source's loader takes the run config ``year``.
 import dagster as dg
 
 from dagster_project.assets.raw import raw_table_key
+from dagster_project.assets.replication import SELECTION as REPLICATION
 from models_py import ingest, warehouse
 
 
@@ -36,15 +37,18 @@ def generate_embedded_default():
     write_embedded_default()
 
 
-refresh_all = dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
+# A refresh builds no replication package: those are built on demand (make replication).
+refresh_all = dg.define_asset_job("refresh_all",
+                                  selection=dg.AssetSelection.all() - REPLICATION,
                                   description="Load every raw source, build the dbt project, "
                                               "and publish the analysts' copy.")
 
 
 def source_selection(source: str) -> dg.AssetSelection:
-    """The raw tables of ``source`` and every asset downstream of them (with their checks)."""
+    """The raw tables of ``source`` and every asset downstream of them (with their checks),
+    but the replication packages."""
     return dg.AssetSelection.assets(*(raw_table_key(t) for t in ingest.SOURCES[source].tables)
-                                    ).downstream()
+                                    ).downstream() - REPLICATION
 
 
 def refresh_job_name(source: str) -> str:

@@ -1,5 +1,5 @@
-"""Resources: the DuckDB warehouse, the raw landing folder, the publish folder and the dbt
-project.
+"""Resources: the DuckDB warehouse, the raw landing folder, the publish folder, the folder of
+replication packages and the dbt project.
 
 The warehouse path is one setting: the ``duckdb`` resource holds it, and the dbt assets hand it
 to dbt (``--vars``), whose ``profiles.yml`` reads it before its WAREHOUSE_PATH fallback.
@@ -52,6 +52,15 @@ class PublishFolder(dg.ConfigurableResource):
         return out
 
 
+class ReplicationFolder(dg.ConfigurableResource):
+    """Where the studies' replication packages go (REPLICATION_DIR, default
+    data/replication): one sub-folder and one zip per study."""
+    path: str
+
+    def dir(self) -> Path:
+        return Path(self.path).resolve()
+
+
 class RawFolder(dg.ConfigurableResource):
     """The landing folder of raw files (RAW_DATA_DIR, default data/raw). Read-only to the
     pipeline: nothing edits, moves or deletes a raw file."""
@@ -62,12 +71,14 @@ class RawFolder(dg.ConfigurableResource):
 
 
 def resources(warehouse_path: Path | None = None, raw_dir: Path | None = None,
-              publish_dir: Path | None = None) -> dict:
-    """The resources of the definitions; paths default to WAREHOUSE_PATH, RAW_DATA_DIR and
-    PUBLISH_DIR."""
+              publish_dir: Path | None = None, replication_dir: Path | None = None) -> dict:
+    """The resources of the definitions; paths default to WAREHOUSE_PATH, RAW_DATA_DIR,
+    PUBLISH_DIR and REPLICATION_DIR."""
     return {
         "duckdb": Warehouse(database=str(warehouse_path or warehouse.warehouse_path())),
         "raw_folder": RawFolder(path=str(raw_dir or warehouse.raw_dir())),
         "publish_folder": PublishFolder(path=str(publish_dir or warehouse.publish_dir())),
+        "replication_folder": ReplicationFolder(
+            path=str(replication_dir or warehouse.replication_dir())),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }

@@ -20,18 +20,33 @@ from dagster_project.assets.studies import figure_key, table_key
 from models_py.estimate.figures import figure_tables
 from models_py.estimate.schema import suggestion
 from models_py.estimate.specs import load_study, study_names
+from models_py.estimate.study import Study
 
 SNAPSHOT = "analyst_snapshot"
 
 
-def selection(study_name: str, table: str | None = None) -> list[str]:
-    """The asset keys (as ``a/b`` strings) that estimate and
-    publish a study, or one table of it."""
+def checked_study(study_name: str) -> Study:
+    """The study of that name, its file checked; a name no study file has stops the command,
+    naming the closest."""
     names = study_names()
     if study_name.lower() not in names:
         raise SystemExit(f"unknown study {study_name!r}{suggestion(study_name.lower(), names)};"
                          f" the studies are {', '.join(names)}")
-    study = load_study(study_name)
+    return load_study(study_name)
+
+
+def materialize(keys: list[str]) -> None:
+    """Become the run of ``keys`` (``dagster_project.launch``; the run is recorded in the
+    instance)."""
+    print(f"a run of {', '.join(keys)}", flush=True)
+    argv = [sys.executable, "-m", "dagster_project.launch", "--assets", ",".join(keys)]
+    os.execv(argv[0], argv)
+
+
+def selection(study_name: str, table: str | None = None) -> list[str]:
+    """The asset keys (as ``a/b`` strings) that estimate and publish a study, or one table of
+    it."""
+    study = checked_study(study_name)
     tables = [t["table"] for t in study.tables]
     if table is not None and table not in tables:
         raise SystemExit(f"{study.name} has no table {table!r}{suggestion(table, tables)}; its "
@@ -50,10 +65,7 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("study", help="a study, e.g. s001: " + ", ".join(study_names()))
     parser.add_argument("--table", help="one table of the study, e.g. baseline")
     options = parser.parse_args(args)
-    keys = selection(options.study, options.table)
-    print(f"a run of {', '.join(keys)}", flush=True)
-    argv = [sys.executable, "-m", "dagster_project.launch", "--assets", ",".join(keys)]
-    os.execv(argv[0], argv)
+    materialize(selection(options.study, options.table))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw"
 DEFAULT_PUBLISH_DIR = PROJECT_ROOT / "data" / "publish"
+DEFAULT_REPLICATION_DIR = PROJECT_ROOT / "data" / "replication"
 
 
 def warehouse_path() -> Path:
@@ -42,6 +43,11 @@ def raw_dir() -> Path:
 def publish_dir() -> Path:
     """Where studies publish their tables and figures, from PUBLISH_DIR."""
     return Path(os.environ.get("PUBLISH_DIR", DEFAULT_PUBLISH_DIR)).resolve()
+
+
+def replication_dir() -> Path:
+    """Where the studies' replication packages go, from REPLICATION_DIR."""
+    return Path(os.environ.get("REPLICATION_DIR", DEFAULT_REPLICATION_DIR)).resolve()
 
 
 # How much memory DuckDB may hold before it spills to its temporary directory.

@@ -8,6 +8,7 @@ README's two lists are this output for the small default, and a test keeps them 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -46,33 +47,58 @@ def _grouped(names: list[str]) -> str:
     return ", ".join(f"`{s}.{{{','.join(sorted(e))}}}`" for s, e in stems.items())
 
 
-def study_outputs(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path) -> str:
-    """One study's outputs as a Markdown table."""
-    present = warehouse.table_names(con, RESULTS_SCHEMA)
-    folder = Path(publish_dir) / study.name.lower()
+def collected(study: Study) -> list[str]:
+    """The results tables that collect every table's coefficients and statistics."""
+    return [results_table(study, "coefficients"), results_table(study, "statistics")]
+
+
+@dataclass
+class Exhibit:
+    """One table or figure of a study: its Dagster asset, results tables and files."""
+    kind: str                 # "table" or "figure"
+    id: str                   # its name in the study file
+    title: str
+    asset: str                # its Dagster asset key, e.g. ``results/s001_baseline``
+    results: list[str]        # its results tables (schema ``results``)
+    files: list[str]          # its files, by name, in the study's publish folder
+
+
+def exhibits(study: Study, result_tables: list[str], folder: Path) -> list[Exhibit]:
+    """Every table and figure of a study, in the order of its file: each table with those
+    of ``result_tables`` it wrote (the table, its statistics and frames) and its files in
+    ``folder``, each figure with its files."""
+    name = study.name.lower()
     table_ids = [t["table"] for t in study.tables]
     figure_ids = [f["figure"] for f in study.figures]
     table_files = _files(folder, table_ids, TABLE_FILES)
     figure_files = _files(folder, figure_ids, FIGURE_FILES)
-    collected = {results_table(study, "coefficients"), results_table(study, "statistics")}
-    results = {i: [] for i in table_ids}
-    for name in present:
-        if name.startswith(f"{study.name.lower()}_") and name not in collected:
-            owner = _owner(name, [results_table(study, i) for i in table_ids])
+    results: dict[str, list[str]] = {i: [] for i in table_ids}
+    for table in result_tables:
+        if table.startswith(f"{name}_") and table not in collected(study):
+            owner = _owner(table, [results_table(study, i) for i in table_ids])
             if owner:
-                results[owner.removeprefix(f"{study.name.lower()}_")].append(name)
+                results[owner.removeprefix(f"{name}_")].append(table)
+    return [*(Exhibit("table", t["table"], t["title"],
+                      f"results/{results_table(study, t['table'])}", results[t["table"]],
+                      table_files[t["table"]]) for t in study.tables),
+            *(Exhibit("figure", f["figure"], f["title"], f"figures/{name}_{f['figure']}", [],
+                      figure_files[f["figure"]]) for f in study.figures)]
+
+
+def study_outputs(con: duckdb.DuckDBPyConnection, study: Study, publish_dir: Path) -> str:
+    """One study's outputs as a Markdown table."""
+    present = warehouse.table_names(con, RESULTS_SCHEMA)
+    folder = Path(publish_dir) / study.name.lower()
     lines = [f"**{study.name}** (asset group `{study.name.lower()}`, files in "
              f"`data/publish/{study.name.lower()}/`)", "",
              "| output | Dagster asset | warehouse tables (`results.`) | files |",
              "|---|---|---|---|"]
-    for t in study.tables:
-        i = t["table"]
-        lines.append(f"| {t['title']} | `results/{results_table(study, i)}` | "
-                     f"{', '.join(f'`{n}`' for n in results[i])} | {_grouped(table_files[i])} |")
-    for f in study.figures:
-        lines.append(f"| Figure: {f['title']} | `figures/{study.name.lower()}_{f['figure']}` | | "
-                     f"{_grouped(figure_files[f['figure']])} |")
-    union = [n for n in sorted(collected) if n in present]
+    for e in exhibits(study, present, folder):
+        title = e.title if e.kind == "table" else f"Figure: {e.title}"
+        results = ", ".join(f"`{n}`" for n in e.results)
+        lines.append(f"| {title} | `{e.asset}` |{f' {results} ' if results else ' '}| "
+                     f"{_grouped(e.files)} |")
+    union = [n for n in sorted(collected(study)) if n in present]
     lines.append(f"| Every coefficient and statistic of the study's regression tables | "
                  f"`results/{results_table(study, 'coefficients')}` | "
                  f"{', '.join(f'`{n}`' for n in union)} | |")

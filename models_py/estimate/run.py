@@ -156,24 +156,41 @@ def row_order(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str] 
     return ", ".join(f'"{c}"' for c in exact + floating)
 
 
-def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
-                 ) -> dict[str, pd.DataFrame]:
-    """Every relation a table's specs read, with the columns they need (all columns of a
-    relation named in an option), in a fixed row order."""
+def table_reads(study: Study, table: str) -> dict[str, list[str] | None]:
+    """What a table reads: each relation with the columns it needs from it, None for every
+    column. A descriptives table reads its variables and sample columns; a frame table its
+    ``source`` whole; an estimated table, from each spec's mart, the columns the spec's kind
+    reads and its sample names (a name the relation lacks is one the kind derives), and every
+    other relation a spec names in an option whole."""
+    info = study.table_info(table)
+    if info["type"] == "descriptives":
+        return {info.get("mart") or study.mart:
+                [*info["variables"], *sample_columns(info.get("sample", ""))]}
+    if info["type"] == "frame" and "source" in info:
+        return {info["source"]: None}
     needed: dict[str, list[str]] = {}
     for s in study.table_specs(table):
         needed.setdefault(s.mart, []).extend(estimators.mart_columns(s))
         needed[s.mart].extend(sample_columns(s.sample))
-    out = {}
-    for relation in study.table_relations(table):
-        if relation in needed:
-            available = set(con.execute(f"SELECT * FROM {relation} LIMIT 0").df().columns)
-            out[relation] = read_relation(con, relation,
-                                          [c for c in needed[relation] if c in available],
-                                          ordered=True)
-        else:
-            out[relation] = read_relation(con, relation, ordered=True)
-    return out
+    return {relation: needed.get(relation) for relation in study.table_relations(table)}
+
+
+def present_columns(con: duckdb.DuckDBPyConnection, relation: str,
+                    columns: list[str] | None) -> list[str] | None:
+    """Those of ``columns`` the relation has, once each (None: every column)."""
+    if columns is None:
+        return None
+    available = set(con.execute(f"SELECT * FROM {relation} LIMIT 0").df().columns)
+    return [c for c in dict.fromkeys(columns) if c in available]
+
+
+def table_inputs(con: duckdb.DuckDBPyConnection, study: Study, table: str
+                 ) -> dict[str, pd.DataFrame]:
+    """Every relation a table reads (:func:`table_reads`), with the columns it needs, in a
+    fixed row order."""
+    return {relation: read_relation(con, relation, present_columns(con, relation, columns),
+                                    ordered=True)
+            for relation, columns in table_reads(study, table).items()}
 
 
 def estimate_table(inputs: dict[str, pd.DataFrame], study: Study, table: str,
@@ -230,10 +247,8 @@ def _run_table(con: duckdb.DuckDBPyConnection, study: Study, table: str, out_dir
     statistics = pd.DataFrame(columns=STATISTIC_COLUMNS)
     grids: dict[str, render.Grid] = {}
     if info["type"] == "descriptives":
-        relation = info.get("mart") or study.mart
+        (relation, data), = table_inputs(con, study, table).items()
         sample = info.get("sample", "")
-        data = read_relation(con, relation, [*info["variables"], *sample_columns(sample)],
-                             ordered=True)
         rows = render.descriptive_frame(estimators.sample(data, sample),
                                         info["variables"]).assign(study=study.name)
         grids[table] = render.descriptive_grid(rows, study, info["title"], relation, sample)

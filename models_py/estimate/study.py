@@ -9,7 +9,6 @@ import keyword
 from dataclasses import dataclass, field
 
 from models_py import lineage
-from models_py.ingest import SOURCES
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,15 @@ class Study:
         return lineage.sources(self.table_relations(table))
 
     @property
+    def relations(self) -> list[str]:
+        """Every warehouse relation the study's tables read, in the order they first appear."""
+        return list(dict.fromkeys(relation for t in self.tables
+                                  for relation in self.table_relations(t["table"])))
+
+    @property
     def sources(self) -> list[str]:
         """The raw sources the study needs: those of its tables, derived from the lineage."""
-        found = {s for t in self.tables for s in self.table_sources(t["table"])}
-        return [s for s in SOURCES if s in found]
+        return lineage.sources(self.relations)
 
     def label(self, name: str) -> str:
         return str(self.labels.get(name, name))

@@ -172,21 +172,25 @@ def first_policy_years(pilot_table: str, city_ids) -> dict[str, int]:
 _DECORATION = re.compile(r"^(log|high|low)_|_(per_[a-z0-9]+|\d{4}|lag\d+|pre)$")
 
 
+# The seeds raw_indicators reads: the variable catalog and the city panel's indicators.
+RAW_INDICATOR_SEEDS = ("ref_variable_catalog", "ref_city_panel_indicator")
+
+
 def raw_indicators(column: str) -> str:
     """The raw indicators behind a mart column, where its name gives away the canonical
     variable of ``ref_variable_catalog`` it is built from: the variable itself, else the
     variables its undecorated name begins (``log_patents_per_10k`` -> ``patents_granted``),
     with each variable's source indicators and, from ``ref_city_panel_indicator``, their
     source; "" when the name says nothing."""
-    catalog = table("ref_variable_catalog").drop_duplicates(["variable", "indicator"])
+    catalog_seed, panel_seed = RAW_INDICATOR_SEEDS
+    catalog = table(catalog_seed).drop_duplicates(["variable", "indicator"])
     variables = list(dict.fromkeys(catalog["variable"]))
     stem = previous = column
     while stem not in variables and (stem := _DECORATION.sub("", stem, count=1)) != previous:
         previous = stem
     found = [stem] if stem in variables else [v for v in variables
                                               if v.startswith(f"{stem}_")]
-    sources = dict(zip(table("ref_city_panel_indicator")["indicator"],
-                       table("ref_city_panel_indicator")["source"]))
+    sources = dict(zip(table(panel_seed)["indicator"], table(panel_seed)["source"]))
     named = []
     for variable in found:
         indicators = catalog.loc[catalog["variable"] == variable, "indicator"]
