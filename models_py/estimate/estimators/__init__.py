@@ -40,6 +40,7 @@ from models_py import reference
 from models_py.estimate.estimators import (bacon, callaway_santanna, did_imputation,
                                            event_study, iv, ols, placebo, psm_did, spatial_did,
                                            sun_abraham, vif, within)
+from models_py.estimate.estimators.errors import NotEstimable, SpecError
 from models_py.estimate.study import Spec, sample_columns
 from models_py.estimate.tidy import Estimate
 
@@ -56,17 +57,6 @@ DESCRIPTIVE = ("vif", "bacon")
 # Kinds whose estimate reports a term for each of the spec's regressors (a regressor missing
 # from their terms was dropped as collinear).
 REPORTS_REGRESSORS = ("ols", "iv", "spatial_did")
-
-
-class SpecError(RuntimeError):
-    """A spec that failed to estimate on data that should support it (an estimator's error, a
-    bug); the message names the spec and the cause."""
-
-
-class NotEstimable(ValueError):
-    """The data cannot support a spec: a column it needs has no values in its sample, the
-    sample is empty, a regressor or the treatment does not vary, too few clusters for its
-    variance, or a singular design. Not a failure: the spec is reported with this reason."""
 
 
 def kind_module(spec: Spec) -> ModuleType:

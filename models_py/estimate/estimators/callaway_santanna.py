@@ -46,6 +46,7 @@ from pydantic import Field
 from scipy import stats as sps
 
 from models_py.estimate.estimators import timing
+from models_py.estimate.estimators.errors import NotEstimable
 from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, inferred_terms, wald_test
 
@@ -218,7 +219,7 @@ def _group_time_att(panel: WidePanel, g: float, i: int, b: int, control_group: s
         with np.errstate(invalid="ignore", divide="ignore"):
             att, inf = estimator(panel.y[cell, i] - panel.y[cell, b], d, x)
     except Separation:
-        raise ValueError(
+        raise NotEstimable(
             f"ATT(g={g:g}, t={panel.periods[i]:g}): the covariates "
             f"{', '.join(panel.covariates)} separate the cohort's {int(d.sum())} units from "
             f"their {int((1 - d).sum())} comparison units, so the propensity score of method "
@@ -244,7 +245,7 @@ def att_gt(panel: WidePanel, control_group: str = "never_treated", method: str =
                              "att": found[0]})
                 columns.append(found[1])
     if not any(r["time"] != r["base"] for r in rows):
-        raise ValueError(f"no ATT(g, t) has comparison units ({control_group.replace('_', '-')}"
+        raise NotEstimable(f"no ATT(g, t) has comparison units ({control_group.replace('_', '-')}"
                          f"; {int((~np.isfinite(panel.cohort)).sum())} of "
                          f"{len(panel.units)} units never treated)")
     return GroupTime(pd.DataFrame(rows), np.column_stack(columns), panel.cohort)
