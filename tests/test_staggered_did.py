@@ -127,8 +127,9 @@ def test_without_never_treated_units_sun_abraham_compares_with_the_last_cohort()
     lags = est.terms.set_index("event_time").loc[[0.0, 1.0, 2.0]]
     truth = effect(lags.index.to_numpy())
     assert ((lags["ci_low"] < truth) & (truth < lags["ci_high"])).all(), lags
-    # Callaway–Sant'Anna needs never-treated units unless it compares with the not yet treated
-    with pytest.raises(estimators.SpecError, match="no ATT.g, t. has comparison units"):
+    # Callaway–Sant'Anna needs never-treated units unless it compares with the not yet treated:
+    # without them the spec is not estimable
+    with pytest.raises(estimators.NotEstimable, match="no ATT.g, t. has comparison units"):
         estimators.estimate(frame, spec("callaway_santanna", reps=0))
     est, _ = estimators.estimate(frame, spec("callaway_santanna", reps=0,
                                              control_group="not_yet_treated"))
@@ -141,7 +142,7 @@ def test_a_propensity_score_the_covariates_separate_is_named():
     frame["x"] = frame["g"].eq(2002.0).astype(float) + 0.01 * frame["u"] / len(frame)
     covariate = dataclasses.replace(spec("callaway_santanna", reps=0), controls=("x",),
                                     control_vars=("x",))
-    with pytest.raises(estimators.SpecError, match="separate the cohort's .* units"):
+    with pytest.raises(estimators.NotEstimable, match="separate the cohort's .* units"):
         estimators.estimate(frame, covariate)
     by_regression = dataclasses.replace(covariate, options=covariate.options.model_copy(
         update={"method": "reg"}))
