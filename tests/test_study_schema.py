@@ -173,3 +173,22 @@ def test_editing_one_table_changes_its_code_version_only(tmp_path):
     study = load_study("s004")
     asset = table_asset(study, "growth")
     assert set(asset.code_versions_by_key.values()) == {schema.code_version(study, "growth")}
+
+
+def test_a_kinds_code_version_covers_the_estimation_modules_it_runs():
+    """A table's code version hashes its kinds' files and the estimation modules they import,
+    so an edit of the IV diagnostics or of the shared variance code marks the IV tables stale,
+    while modules a kind does not run leave its tables alone."""
+    import inspect
+
+    from models_py import source_code
+    from models_py.estimate import estimators
+
+    def closure(kind: str) -> set[str]:
+        path = Path(inspect.getfile(estimators.KINDS[kind]))
+        return {m.rsplit(".", 1)[-1] for m in source_code.module_closure(path, "models_py.estimate")}
+
+    assert {"iv_diagnostics", "variance", "within", "tidy"} <= closure("iv")
+    assert "honest_did" in closure("event_study")
+    assert not {"callaway_santanna", "iv_diagnostics", "honest_did"} & closure("ols")
+    assert "__init__" not in closure("iv")    # the dispatch imports every kind: never followed

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from models_py import lineage
+from models_py import lineage, source_code
 from models_py.estimate import estimators, figures
 from models_py.estimate.estimators.timing import Panel
 from models_py.estimate.study import sample_columns
@@ -403,11 +403,22 @@ def _figure_problems(study, fig: dict, path: Path) -> list[str]:
 
 # ------------------------------------------------------------------------------ versions
 
+def _kind_source_hash(module: types.ModuleType) -> str:
+    """A hash of an estimator kind's file and of the estimation modules it imports."""
+    path = Path(inspect.getfile(module))
+    files = [path, *source_code.module_closure(path, "models_py.estimate").values()]
+    digest = hashlib.sha256()
+    for file in sorted(set(files)):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def code_version(study, table: str) -> str:
     """The code version of a table: a hash of its entry as its specs see it (the study's
     defaults and panel it inherits included, expansions expanded), the labels and names it
-    may print, and the source of the estimator kinds it uses. Editing one table's entry
-    changes its version and no other's."""
+    may print, and the source of the estimator kinds it uses with the estimation modules they
+    import (tidy, variance, ...). Editing one table's entry changes its version and no
+    other's; editing a kind's code changes the version of every table using it."""
     specs = study.table_specs(table)
     entry = {"table": study.table_info(table), "specs": [
         {**{f.name: getattr(s, f.name) for f in dataclasses.fields(s)},
@@ -415,7 +426,7 @@ def code_version(study, table: str) -> str:
     words = set(re.findall(r"[\w:+]+", json.dumps(entry, sort_keys=True, default=str)))
     entry["labels"] = {k: v for k, v in study.labels.items() if k in words}
     entry["names"] = {k: v for k, v in study.names.items() if k in words}
-    entry["kinds"] = {k: hashlib.sha256(Path(inspect.getfile(estimators.KINDS[k])).read_bytes())
-                      .hexdigest() for k in sorted({s.kind for s in specs})}
+    entry["kinds"] = {k: _kind_source_hash(estimators.KINDS[k])
+                      for k in sorted({s.kind for s in specs})}
     text = json.dumps(entry, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

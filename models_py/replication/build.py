@@ -12,7 +12,6 @@ previous package as it was.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -37,6 +36,7 @@ from models_py.estimate.study import Study
 from models_py.generate import MARKER
 from models_py.replication import readme, reproduce
 from models_py.replication.reproduce import CODE, DATA, OUTPUTS, REPRODUCED, RESULTS
+from models_py.source_code import imported_modules, module_file
 
 PROJECT = Path(__file__).resolve().parents[2]
 LOCK = "requirements.lock"
@@ -194,28 +194,6 @@ def landing_folder(raw_dir: Path) -> dict:
 
 
 # ------------------------------------------------------------------------------ code
-
-def module_file(module: str) -> Path | None:
-    """The project file of a ``models_py`` module or package, or None for an attribute."""
-    path = PROJECT.joinpath(*module.split("."))
-    if path.with_suffix(".py").is_file():
-        return path.with_suffix(".py")
-    return path / "__init__.py" if (path / "__init__.py").is_file() else None
-
-
-def imported_modules(path: Path) -> set[str]:
-    """The ``models_py`` modules a file imports (``from models_py.x import y`` names
-    ``models_py.x.y`` where y is a module, else ``models_py.x``)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names
-                      if module_file(f"{node.module}.{a.name}")}
-    return {m for m in found if m.split(".")[0] == "models_py"}
-
 
 def code_closure(entry: Path) -> dict[str, Path]:
     """Every ``models_py`` module the entry file imports, directly or not, and the packages
