@@ -160,3 +160,19 @@ def change_a_value_s001_reads(path: Path) -> None:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(rows)
     path.write_bytes(out.getvalue().encode(encoding))
+
+
+def test_reproduction_compares_infinite_bounds_and_seeded_rows_exactly():
+    """An Anderson–Rubin set that is the whole line has infinite bounds: the same infinity is
+    reproduced, the opposite one is not; a seeded column's numbers must be equal."""
+    import numpy as np
+
+    from models_py.replication.reproduce import compare
+
+    packaged = pd.DataFrame({"column": [1, 2], "value": [np.inf, 0.5]})
+    assert compare(packaged, packaged.copy(), set(), "t").relative == 0
+    flipped = packaged.assign(value=[-np.inf, 0.5])
+    assert compare(packaged, flipped, set(), "t").relative == 1
+    nudged = packaged.assign(value=[np.inf, 0.5 * (1 + 1e-12)])
+    assert compare(packaged, nudged, set(), "t").relative < 1e-8    # within the tolerance
+    assert compare(packaged, nudged, {2}, "t").relative == 1        # seeded: exactly

@@ -100,7 +100,8 @@ def read_ordered(con: duckdb.DuckDBPyConnection, relation: str) -> pd.DataFrame:
 def compare(expected: pd.DataFrame, got: pd.DataFrame, exact_columns: set[int], name: str
             ) -> Difference:
     """The largest relative difference between two results frames. Numbers agree within
-    ``TOLERANCE`` relative (NaN equals NaN); everything else, and every number of a row whose
+    ``TOLERANCE`` relative (NaN equals NaN, and an infinite bound the same infinity, as an
+    Anderson–Rubin set that is the whole line has); everything else, and every number of a row whose
     ``column`` is in ``exact_columns`` or of the ``wild_p`` column, must be equal (a difference
     of 1 in its relative terms)."""
     if list(expected.columns) != list(got.columns) or len(expected) != len(got):
@@ -114,7 +115,7 @@ def compare(expected: pd.DataFrame, got: pd.DataFrame, exact_columns: set[int], 
         if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b) \
                 and not pd.api.types.is_bool_dtype(a):
             a, b = a.astype(float), b.astype(float)
-            both_nan = a.isna() & b.isna()
+            both_nan = (a.isna() & b.isna()) | (a == b)    # equal infinities too
             scale = pd.concat([a.abs(), b.abs()], axis=1).max(axis=1)
             rel = ((a - b).abs() / scale.where(scale > 0, 1.0)).where(~both_nan, 0.0).fillna(1.0)
             exact = exact_rows | (col == "wild_p")
