@@ -2,7 +2,8 @@
 against pyfixest's ``did2s`` (which builds the first-stage design dense, and recovers the fixed
 effects with a looser lsqr tolerance: they agree to 1e-5), its two-way cluster
 sums against pyfixest's two-way CRV, and the wild cluster bootstrap p-values of the OLS kind
-against a plain numpy implementation of the same bootstrap. Data: the S001 city-year mart and
+against a plain numpy implementation of the same bootstrap, and its vectorized CRV1
+denominators against wildboottest's own numba loop, run side by side. Data: the S001 city-year mart and
 the S000 province-year mart of the session warehouse."""
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pyfixest as pf
 import pytest
 
 from models_py.estimate import estimators
-from models_py.estimate.estimators import did_imputation, variance, within
+from models_py.estimate.estimators import did_imputation, variance, wild_bootstrap, within
 from models_py.estimate.specs import load_study
 
 WEBB = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
@@ -106,3 +107,35 @@ def test_wild_bootstrap_p_agrees_with_a_numpy_bootstrap(province_year):
     shuffled = province_year.sample(frac=1, random_state=3).reset_index(drop=True)
     other, _ = estimators.estimate(shuffled, spec)
     assert float(other.terms.set_index("term").loc["di_index", "wild_p"]) == ours
+
+
+def test_vectorized_bootstrap_denominators_equal_wildboottest_s_loop(province_year, monkeypatch):
+    """wild_bootstrap's matrix-product denominators (installed in wildboottest 0.3.2) give the
+    bootstrap statistics and p-values of wildboottest's own numba loop, on every bootstrapped
+    specification of S000's baseline table."""
+    from wildboottest.wildboottest import WildboottestCL
+
+    assert WildboottestCL.get_denom is not wild_bootstrap.UPSTREAM_GET_DENOM  # installed
+    specs = [s for s in load_study("s000").table_specs("baseline")
+             if wild_bootstrap.settings(s) is not None]
+    assert specs
+    for spec in specs:
+        data = wild_bootstrap.with_cluster_codes(estimators.sample_frame(province_year, spec),
+                                                 spec)
+        fit = pf.feols(spec.formula, data, vcov={"CRV1": spec.cluster})
+        opt = wild_bootstrap.settings(spec)
+
+        def bootstrap():
+            return fit.wildboottest(reps=opt.reps, cluster=wild_bootstrap.CODES,
+                                    param=spec.regressors[0], weights_type=opt.weights,
+                                    seed=opt.seed, return_bootstrapped_t_stats=True)
+
+        ours, t_ours = bootstrap()
+        with monkeypatch.context() as m:
+            m.setattr(WildboottestCL, "get_denom", wild_bootstrap.UPSTREAM_GET_DENOM)
+            upstream, t_upstream = bootstrap()
+        np.testing.assert_allclose(t_ours, t_upstream, rtol=1e-10)
+        assert float(np.asarray(ours["t value"]).ravel()[0]) == pytest.approx(
+            float(np.asarray(upstream["t value"]).ravel()[0]), rel=1e-12)
+        t = float(np.asarray(ours["t value"]).ravel()[0])
+        assert wild_bootstrap.two_sided_p(t, t_ours) == wild_bootstrap.two_sided_p(t, t_upstream)
