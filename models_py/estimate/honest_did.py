@@ -127,20 +127,33 @@ def _sorted_normals(seed: int) -> np.ndarray:
 def folded_normal_quantile(p: float, mu: float, seed: int = 0) -> float:
     """The p quantile of |N(mu, 1)| from HonestDiD's 10^6 draws (R's quantile type 7), read
     off the sorted draws: the k-th smallest |z + mu| merges the draws below -mu (descending)
-    with those above (ascending)."""
+    with those above (ascending), each read in place (no array of 10^6 is built per call)."""
     z = _sorted_normals(seed)
     split = int(np.searchsorted(z, -mu))
-    below = -(z[:split][::-1] + mu)   # ascending
-    above = z[split:] + mu            # ascending
+    below, above = _Shifted(z[:split][::-1], mu, -1.0), _Shifted(z[split:], mu, 1.0)
     h = (len(z) - 1) * p
     k = int(np.floor(h))
     low, high = _kth_of_two(below, above, k), _kth_of_two(below, above, min(k + 1, len(z) - 1))
     return float(low + (h - k) * (high - low))
 
 
-def _kth_of_two(a: np.ndarray, b: np.ndarray, k: int) -> float:
-    """The k-th smallest (from 0) of the union of two ascending arrays (bisection on how many
-    of the k + 1 smallest come from a)."""
+class _Shifted:
+    """``sign * (values + mu)``, element by element, without building it."""
+
+    def __init__(self, values: np.ndarray, mu: float, sign: float):
+        self.values, self.mu, self.sign = values, mu, sign
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, i: int) -> float:
+        shifted = self.values[i] + self.mu
+        return -shifted if self.sign < 0 else shifted
+
+
+def _kth_of_two(a, b, k: int) -> float:
+    """The k-th smallest (from 0) of the union of two ascending sequences (bisection on how
+    many of the k + 1 smallest come from a)."""
     lo, hi = max(0, k + 1 - len(b)), min(k + 1, len(a))
     while lo < hi:
         i = (lo + hi) // 2          # take i from a, k + 1 - i from b
