@@ -30,14 +30,16 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-# The longest test modules, longest first (`pytest --durations`). The workers take the modules
-# in collection order, so these start first and the short modules fill in beside them. The
-# second, and the fixtures of the third, need no shared warehouse: one worker runs them while
-# the other builds it.
+# The longest test modules, longest first (`pytest --durations`, summed by module). The workers
+# take the modules in collection order, so these start first and the short modules fill in
+# beside them. The first builds the shared warehouse; the second, and the first fixtures of the
+# third, need none, so the other workers run them meanwhile.
 LONGEST_FIRST = ("test_ops_refresh", "test_s001_null", "test_partial_sources",
-                 "test_data_quality", "test_ui_browser", "test_ops_serve", "test_refresh_year",
-                 "test_ops_study", "test_dbt_city_marts", "test_reference_seeds", "test_dbt_pair_marts",
-                 "test_pipeline", "test_observability")
+                 "test_partial_results", "test_ops_serve", "test_data_quality",
+                 "test_replication", "test_team_mode", "test_refresh_year", "test_ui_browser",
+                 "test_ops_study", "test_ops_locks", "test_observability", "test_dbt_city_marts",
+                 "test_reference_seeds", "test_dbt_pair_marts", "test_study_schema",
+                 "test_pipeline")
 
 
 def pytest_collection_modifyitems(items):

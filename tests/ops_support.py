@@ -122,8 +122,9 @@ def kill_refresh_when(site: Site, seen, *args: str, timeout: float = 600) -> str
 
 
 def runs(site: Site) -> list[dict]:
-    """Every run in the site's Dagster instance, oldest first: id, status, and the steps that
-    started and that succeeded (read in a subprocess, as the instance's own tools would)."""
+    """Every run in the site's Dagster instance, oldest first: id, job, status, and the steps
+    that started and that succeeded (read in a subprocess, as the instance's own tools
+    would)."""
     if not site.home.exists():
         return []  # no `make` has run here yet
     script = """
@@ -136,7 +137,8 @@ for record in reversed(instance.get_run_records()):
     steps = {kind: sorted({r.event_log_entry.step_key for r in
                            instance.get_records_for_run(run_id, of_type=t).records})
              for kind, t in (("started", T.STEP_START), ("succeeded", T.STEP_SUCCESS))}
-    out.append({"run_id": run_id, "status": record.dagster_run.status.value, **steps})
+    out.append({"run_id": run_id, "job": record.dagster_run.job_name,
+                "status": record.dagster_run.status.value, **steps})
 print(json.dumps(out))
 """
     out = subprocess.run([sys.executable, "-c", script], env=site.env(), capture_output=True,
