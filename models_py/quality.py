@@ -25,18 +25,19 @@ A suite is a YAML file in ``expectations/`` (one per mart):
 Each check has one owner, so each bound is written once:
 
 - dbt tests every model's columns as the model builds them (``dbt/models/**/_*.yml``): not
-  null, accepted values and relationships to the reference seeds, the year windows (dbt
-  variables), the bounds and invariants the model guarantees (an entropy index within
-  [0, 1 + shift], weights summing to 1, balanced panels). These are integrity tests.
+  null (one ``not_null_columns`` test per model names its not-null columns; a failing row says
+  which column is null), accepted values and relationships to the reference seeds, the year
+  windows (dbt variables), the bounds and invariants the model guarantees (an entropy index
+  within [0, 1 + shift], weights summing to 1, balanced panels). These are integrity tests.
 - A suite owns its mart as the studies read it: the key (unique, not null), no year past this
   one, for a pair panel every ordered pair present, the values its study cannot do without
   (integrity), and the plausible ranges of its measured values (plausibility). dbt's ``plausible`` test serves the models without a
   suite (a weights mart's left-out indicators, the Baidu index of the pair model).
 
 Marts are validated as pandas frames: GX's SQL data source does not work reliably over DuckDB.
-dbt tests carry their kind in their severity (``plausible`` tests warn, every other test is an
-error); each keeps its failing rows as a view in the ``test_failures`` schema, which
-:func:`dbt_test_failures` reads.
+dbt tests carry their kind in their severity (``plausible`` tests and the not-null test of the
+pair mart's industrial transfer warn, every other test is an error); each keeps its failing
+rows as a view in the ``test_failures`` schema, which :func:`dbt_test_failures` reads.
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ from models_py import warehouse
 SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
 KINDS = ("integrity", "plausibility")
 SAMPLE_ROWS = 20  # failing rows kept per failed test or expectation
+NULL_COLUMN = "null_column"  # the column a failing row of a not_null_columns test names
 
 
 @dataclass
@@ -176,16 +178,21 @@ def validate(spec: dict, frame: pd.DataFrame, kind: str) -> Outcome:
 def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROWS) -> dict:
     """The rows a failed dbt test found, read from the view in which the test keeps them.
 
-    Returns the test's name, model, condition (for ``plausible`` and ``rows_satisfy`` tests),
-    the number of failing rows and up to ``limit`` of them. A row shows the tested model's key
-    (the columns of its ``unique_combination`` or ``unique`` test) and the tested column when
-    the failing rows carry them, else every column of the failing rows.
+    Returns the test's name, model, condition (for ``plausible`` and ``rows_satisfy`` tests;
+    for a ``not_null_columns`` test, its columns not null), the number of failing rows and up to
+    ``limit`` of them. A row shows the tested model's key (the columns of its
+    ``unique_combination`` or ``unique`` test), the tested column and, for a
+    ``not_null_columns`` test, the column that is null (``null_column``) when the failing rows
+    carry them, else every column of the failing rows.
     """
     test = manifest["nodes"][test_id]
     model_id = test.get("attached_node") or next(iter(test["depends_on"]["nodes"]), None)
     kwargs = (test.get("test_metadata") or {}).get("kwargs", {})
+    condition = kwargs.get("condition")
+    if (test.get("test_metadata") or {}).get("name") == "not_null_columns":
+        condition = f"{', '.join(kwargs['columns'])} not null"
     out = {"test": test["name"], "model": (manifest["nodes"].get(model_id) or {}).get("name"),
-           "condition": kwargs.get("condition"), "failing_rows": None, "rows": []}
+           "condition": condition, "failing_rows": None, "rows": []}
     # schema and name only: the database part of dbt's relation name is the file's name when
     # the project was parsed, which a copied warehouse does not keep
     exists = warehouse.has_table(con, test["schema"], test["alias"])
@@ -194,7 +201,8 @@ def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROW
     relation = f'"{test["schema"]}"."{test["alias"]}"'
     columns = [d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description]
     shown = list(dict.fromkeys(c for c in [*_model_key(manifest, model_id),
-                                           test.get("column_name")] if c and c in columns))
+                                           test.get("column_name"), NULL_COLUMN]
+                               if c and c in columns))
     if len(shown) < 2:  # not the model's rows (e.g. a uniqueness test's counts): show them all
         shown = columns
     select = ", ".join(f'"{c}"' for c in shown)

@@ -171,3 +171,34 @@ def test_a_failed_dbt_integrity_test_names_the_failing_rows(copy, warehouse, ins
     assert len(errors) == 1
     assert "fails for 1 rows" in errors[0] and "县城" in errors[0]
     assert "test_failures." in errors[0]
+
+
+def test_a_null_in_a_not_null_column_fails_the_models_test_naming_the_column(copy, warehouse,
+                                                                             instance):
+    """Two raw yearbook rows lose, one its year, the other its city: the staging model's one
+    not-null test (``not_null_columns``) fails, blocking, and its failing rows name each row
+    with the column that is null, in the run log and in the test_failures view."""
+    from dagster_project.assets.dbt import dbt_models
+
+    with duckdb.connect(str(copy)) as con:
+        no_year, no_city = con.execute(
+            "SELECT rowid, source_file, source_row, variable FROM raw.city_yearbook "
+            "WHERE variable IS NOT NULL ORDER BY source_file, source_row, variable LIMIT 2"
+        ).fetchall()
+        con.execute("UPDATE raw.city_yearbook SET year = NULL WHERE rowid = ?", [no_year[0]])
+        con.execute("UPDATE raw.city_yearbook SET city_id = NULL WHERE rowid = ?", [no_city[0]])
+    result = materialize([dbt_models], warehouse.raw_dir, copy, instance=instance,
+                         selection=dg.AssetSelection.keys(["staging", "stg_city_yearbook"]))
+    assert not result.success
+    failed = [(e.check_name, e.severity) for e in result.get_asset_check_evaluations()
+              if not e.passed]
+    assert failed == [("not_null_stg_city_yearbook", dg.AssetCheckSeverity.ERROR)]
+    errors = [e.user_message for e in instance.all_logs(result.run_id)
+              if e.level >= 40 and "dbt test not_null_stg_city_yearbook" in e.user_message]
+    assert len(errors) == 1 and "fails for 2 rows" in errors[0]
+    assert "null_column=city_id" in errors[0] and "null_column=year" in errors[0]
+    assert "test_failures.not_null_stg_city_yearbook" in errors[0]
+    with duckdb.connect(str(copy), read_only=True) as con:
+        rows = con.execute("SELECT null_column, source_file, source_row, variable FROM "
+                           "test_failures.not_null_stg_city_yearbook ORDER BY 1").fetchall()
+    assert rows == [("city_id", *no_city[1:]), ("year", *no_year[1:])]
