@@ -41,14 +41,15 @@ install: $(BIN)/.installed
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
 
-# dbt's manifest, which the Dagster definitions read.
+# dbt's manifest, which the Dagster definitions read, and the check of the study files that the
+# generator reads (S002's tie thresholds).
 dbt/target/manifest.json: $(BIN)/.installed $(shell find dbt/models dbt/seeds dbt/macros -type f) dbt/dbt_project.yml
 	$(BIN)/dbt parse --quiet --project-dir $(CURDIR)/dbt --profiles-dir $(CURDIR)/dbt
 
 # The embedded default at full size, then every asset into the warehouse.
 demo: generate refresh
 
-generate: $(BIN)/.installed
+generate: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python -m models_py.generate --scale $(SCALE) --out $(RAW_DATA_DIR) --truth $(dir $(RAW_DATA_DIR))truth.json $(if $(FORMAT),--ceads-format $(FORMAT))
 
 # Everything (refresh_all), one source (SOURCE=city_yearbook: refresh_city_yearbook), one

@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -316,3 +318,13 @@ def test_resilience_index_rises_in_pilot_cities_at_small_scale(generated):
         / panel["employment_urban_units"]
     beta, t = twfe(panel, "talent", "did")
     assert beta == pytest.approx(0.011, abs=0.002) and t > 5
+
+
+def test_make_generate_parses_the_dbt_project_first():
+    """The generator reads S002's study file, whose check reads dbt's manifest: on a fresh clone
+    (here: the dbt project newer than its manifest) `make generate` parses the project first."""
+    project = Path(__file__).resolve().parents[1]
+    plan = subprocess.run(["make", "-n", "-C", str(project), "-W", "dbt/dbt_project.yml",
+                           "generate"], capture_output=True, text=True, check=True).stdout
+    assert "dbt parse" in plan and "models_py.generate" in plan
+    assert plan.index("dbt parse") < plan.index("models_py.generate")
