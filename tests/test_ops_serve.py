@@ -144,35 +144,36 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_from_postgres(serve, fresh_
             " }", s=selector("schedule", "refresh_all_nightly"))
         assert started["startSchedule"]["__typename"] == "ScheduleStateResult"
 
-        # The scheduled run is cancelled as soon as it appears, queued or just dequeued: a run
+        # Every scheduled run is cancelled as soon as it appears, queued or just dequeued: a run
         # worker that starts after this finds the run cancelled and executes nothing. The
-        # sensor's run goes on through the queue to its end.
-        seen = {}
+        # schedule is stopped when its first run appears. The sensor's run goes on through the
+        # queue to its end.
+        cancelled = {}
 
         def both_done():
-            if "scheduled" not in seen:
-                records = instance.get_run_records(
-                    dg.RunsFilter(tags={"dagster/schedule_name": "refresh_all_nightly"}), limit=1)
-                if records:
-                    seen["scheduled"] = records[0].dagster_run
-                    serve.graphql("mutation($s: ScheduleSelector!) { resetSchedule("
-                                  "scheduleSelector: $s) { __typename } }",
-                                  s=selector("schedule", "refresh_all_nightly"))
-                    seen["cancelled"] = serve.graphql(
-                        "mutation($id: String!) { terminateRun(runId: $id, terminatePolicy: "
-                        "MARK_AS_CANCELED_IMMEDIATELY) { __typename } }",
-                        id=seen["scheduled"].run_id)
-            if "scheduled" not in seen or not finished(
-                    instance, dg.RunsFilter(run_ids=[seen["scheduled"].run_id])):
+            scheduled = [r.dagster_run for r in instance.get_run_records(
+                dg.RunsFilter(tags={"dagster/schedule_name": "refresh_all_nightly"}))]
+            if scheduled and not cancelled:
+                serve.graphql("mutation($s: ScheduleSelector!) { resetSchedule("
+                              "scheduleSelector: $s) { __typename } }",
+                              s=selector("schedule", "refresh_all_nightly"))
+            for unfinished in [r for r in scheduled if r.run_id not in cancelled]:
+                cancelled[unfinished.run_id] = serve.graphql(
+                    "mutation($id: String!) { terminateRun(runId: $id, terminatePolicy: "
+                    "MARK_AS_CANCELED_IMMEDIATELY) { __typename } }", id=unfinished.run_id)
+            if not scheduled or not all(finished(
+                    instance, dg.RunsFilter(run_ids=[r.run_id])) for r in scheduled):
                 return None
             return finished(instance,
                             dg.RunsFilter(tags={"dagster/sensor_name": "raw_files_changed"}))
 
         run = wait_for("the scheduled run cancelled and the sensor's run finished", both_done,
                        serve, RUN_SECONDS)
-        scheduled, cancelled = seen["scheduled"], seen["cancelled"]
+        scheduled = instance.get_run_records(
+            dg.RunsFilter(tags={"dagster/schedule_name": "refresh_all_nightly"}))[-1].dagster_run
         assert scheduled.job_name == "refresh_all"
-        assert cancelled["terminateRun"]["__typename"] == "TerminateRunSuccess", cancelled
+        assert cancelled[scheduled.run_id]["terminateRun"]["__typename"] == \
+            "TerminateRunSuccess", cancelled
         assert run.status == dg.DagsterRunStatus.SUCCESS, serve.tail()
         year = changed.stem.rsplit("_", 1)[1]
         assert run.tags["refresh/sources"] == f"county_yearbook {year}"
