@@ -124,12 +124,17 @@ def install_extensions(con: duckdb.DuckDBPyConnection) -> None:
 def connect(lake: LakeSettings, read_only: bool = True,
             snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the lake attached as ``lake`` (read-only unless asked for
-    writing; at ``snapshot`` when given), as an analyst's session attaches it."""
+    writing; at ``snapshot`` when given), as an analyst's session attaches it.
+
+    A writing connection writes every table as Parquet, none inlined into the catalog
+    (``DATA_INLINING_ROW_LIMIT 0``; DuckLake otherwise inlines a table of up to 10 rows): the
+    warehouse's small tables include the studies' results, whose rows carry kilobytes each, and
+    inlining them made the commit build and send one statement of megabytes, which took most of
+    a publish."""
     con = duckdb.connect(config=warehouse.DUCKDB_CONFIG)
     install_extensions(con)
     options = [f"DATA_PATH '{lake.data_path}/'"]
-    if read_only:
-        options.append("READ_ONLY")
+    options.append("READ_ONLY" if read_only else "DATA_INLINING_ROW_LIMIT 0")
     if snapshot is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
     con.execute(f"ATTACH '{lake.url}' AS {ALIAS} ({', '.join(options)})")

@@ -2,12 +2,12 @@
 Dagster webserver and daemon as two processes with the instance in PostgreSQL, on a site whose
 warehouse and landing folder are copies of the session's.
 
-The nightly schedule, given a near tick (``NIGHTLY_REFRESH_CRON``: every minute) and turned on
-from the UI's API, is evaluated by the daemon: its tick queues a run of ``refresh_all``, which is
-cancelled before it starts. Then one county yearbook file changes and the raw-file sensor is turned on: the daemon
-evaluates it, queues and launches its run (that year's load and what depends on it), which
-finishes; the run, its events and the sensor's and schedule's ticks are rows of PostgreSQL.
-Last, the services stop on Ctrl-C.
+One county yearbook file changes, then the raw-file sensor and the nightly schedule, given a near
+tick (``NIGHTLY_REFRESH_CRON``: every minute), are turned on together from the UI's API. The
+daemon evaluates both: the sensor's run (that year's load and what depends on it) goes through
+the queue and finishes; the schedule's tick queues a run of ``refresh_all``, which is cancelled
+before it starts. The runs, their events and the sensor's and schedule's ticks are rows of
+PostgreSQL. Last, the services stop on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -129,36 +129,51 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_from_postgres(serve, fresh_
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         wait_for("daemon heartbeat", lambda: daemons_up(instance), serve, START_SECONDS)
 
-        # The schedule, on a near tick: the daemon's tick queues refresh_all, cancelled here.
-        started = serve.graphql(
-            "mutation($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) { __typename }"
-            " }", s=selector("schedule", "refresh_all_nightly"))
-        assert started["startSchedule"]["__typename"] == "ScheduleStateResult"
-        scheduled = wait_for("scheduled run", lambda: instance.get_run_records(
-            dg.RunsFilter(tags={"dagster/schedule_name": "refresh_all_nightly"}), limit=1),
-            serve, 150)[0].dagster_run
-        assert scheduled.job_name == "refresh_all"
-        serve.graphql("mutation($s: ScheduleSelector!) { resetSchedule(scheduleSelector: $s) "
-                      "{ __typename } }", s=selector("schedule", "refresh_all_nightly"))
-        # Cancelled at once: a run worker that starts after this finds the run cancelled and
-        # executes nothing (the run was queued a second ago, its worker has no step running).
-        cancelled = serve.graphql(
-            "mutation($id: String!) { terminateRun(runId: $id, terminatePolicy: "
-            "MARK_AS_CANCELED_IMMEDIATELY) { __typename } }", id=scheduled.run_id)
-        assert cancelled["terminateRun"]["__typename"] == "TerminateRunSuccess", cancelled
-        wait_for("the scheduled run cancelled", lambda: finished(
-            instance, dg.RunsFilter(run_ids=[scheduled.run_id])), serve, 120)
-
-        # One year of the county yearbook changes; the sensor is turned on.
+        # One year of the county yearbook changes; the raw-file sensor and the schedule, on a
+        # near tick, are turned on together. The sensor's first evaluation queues its run at
+        # once; the schedule's next tick (the next minute) queues refresh_all, which the queue
+        # lets out only after the run before it.
         changed = sorted(fresh_site.raw_dir.glob("yearbook/county_yearbook_*.csv"))[0]
         change_last_digit(changed)
         started = serve.graphql(
             "mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) { __typename } }",
             s=selector("sensor", "raw_files_changed"))
         assert started["startSensor"]["__typename"] == "Sensor"
-        run = wait_for("finished sensor run", lambda: finished(
-            instance, dg.RunsFilter(tags={"dagster/sensor_name": "raw_files_changed"})),
-            serve, RUN_SECONDS)
+        started = serve.graphql(
+            "mutation($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) { __typename }"
+            " }", s=selector("schedule", "refresh_all_nightly"))
+        assert started["startSchedule"]["__typename"] == "ScheduleStateResult"
+
+        # Every scheduled run is cancelled as soon as it appears, queued or just dequeued: a run
+        # worker that starts after this finds the run cancelled and executes nothing. The
+        # schedule is stopped when its first run appears. The sensor's run goes on through the
+        # queue to its end.
+        cancelled = {}
+
+        def both_done():
+            scheduled = [r.dagster_run for r in instance.get_run_records(
+                dg.RunsFilter(tags={"dagster/schedule_name": "refresh_all_nightly"}))]
+            if scheduled and not cancelled:
+                serve.graphql("mutation($s: ScheduleSelector!) { resetSchedule("
+                              "scheduleSelector: $s) { __typename } }",
+                              s=selector("schedule", "refresh_all_nightly"))
+            for unfinished in [r for r in scheduled if r.run_id not in cancelled]:
+                cancelled[unfinished.run_id] = serve.graphql(
+                    "mutation($id: String!) { terminateRun(runId: $id, terminatePolicy: "
+                    "MARK_AS_CANCELED_IMMEDIATELY) { __typename } }", id=unfinished.run_id)
+            if not scheduled or not all(finished(
+                    instance, dg.RunsFilter(run_ids=[r.run_id])) for r in scheduled):
+                return None
+            return finished(instance,
+                            dg.RunsFilter(tags={"dagster/sensor_name": "raw_files_changed"}))
+
+        run = wait_for("the scheduled run cancelled and the sensor's run finished", both_done,
+                       serve, RUN_SECONDS)
+        scheduled = instance.get_run_records(
+            dg.RunsFilter(tags={"dagster/schedule_name": "refresh_all_nightly"}))[-1].dagster_run
+        assert scheduled.job_name == "refresh_all"
+        assert cancelled[scheduled.run_id]["terminateRun"]["__typename"] == \
+            "TerminateRunSuccess", cancelled
         assert run.status == dg.DagsterRunStatus.SUCCESS, serve.tail()
         year = changed.stem.rsplit("_", 1)[1]
         assert run.tags["refresh/sources"] == f"county_yearbook {year}"
