@@ -171,6 +171,13 @@ def test_make_ui_in_the_background_stops_on_kill(ui):
     (this test comes last: it ends the module's UI)."""
     url, log, proc = ui
     os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=120)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        # where it hangs: each process of the group, its state and what it waits in
+        tree = subprocess.run(["ps", "-o", "pid,ppid,stat,wchan:24,args", "-g", str(proc.pid)],
+                              capture_output=True, text=True).stdout
+        raise AssertionError(f"make ui still runs 120 s after SIGTERM:\n{tree}\n"
+                             + log.read_text()[-3000:]) from None
     assert group_ends(proc.pid, 60), log.read_text()[-3000:]
     assert "SIGTERM: stopping the Dagster webserver and daemon" in log.read_text()
