@@ -49,6 +49,17 @@ def stop_group(proc: subprocess.Popen) -> None:
             continue
 
 
+def as_a_shell_starts_a_background_job() -> None:
+    """The signal state a shell gives `make ui &`: SIGINT ignored, every other signal at its
+    default and none blocked, whatever the test process's own state (a library in it may have
+    left SIGTERM blocked or ignored, which make and its children would inherit)."""
+    stop_signals = {signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals | {signal.SIGINT})
+    for sig in stop_signals:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture(scope="module")
 def ui(refresh_site, tmp_path_factory):
     """`make ui` serving the site on loopback, started as a script's `make ui &` starts it
@@ -63,7 +74,7 @@ def ui(refresh_site, tmp_path_factory):
     with open(log, "w") as out:
         proc = subprocess.Popen(["make", "-s", "-C", str(PROJECT), "ui"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                                preexec_fn=as_a_shell_starts_a_background_job)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + UI_START_SECONDS
@@ -177,7 +188,9 @@ def test_make_ui_in_the_background_stops_on_kill(ui):
         # where it hangs: each process of the group, its state and what it waits in
         tree = subprocess.run(["ps", "-o", "pid,ppid,stat,wchan:24,args", "-g", str(proc.pid)],
                               capture_output=True, text=True).stdout
+        masks = [line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                 if line.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"))]
         raise AssertionError(f"make ui still runs 120 s after SIGTERM:\n{tree}\n"
-                             + log.read_text()[-3000:]) from None
+                             f"make's signals: {masks}\n" + log.read_text()[-3000:]) from None
     assert group_ends(proc.pid, 60), log.read_text()[-3000:]
     assert "SIGTERM: stopping the Dagster webserver and daemon" in log.read_text()
