@@ -115,4 +115,4 @@ bench: $(BIN)/.installed dbt/target/manifest.json
 	$(BIN)/python bench/bench_studies.py
 
 clean:
-	rm -rf data/warehouse*.duckdb* dbt/target .dagster_home .dagster_serve
+	rm -rf data/warehouse*.duckdb* data/warehouse*.dbt dbt/target .dagster_home .dagster_serve

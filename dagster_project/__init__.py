@@ -9,3 +9,9 @@ import logging
 _console = logging.StreamHandler()
 _console.setLevel(logging.WARNING)
 logging.basicConfig(handlers=[_console])
+
+# Every process of the project that runs Dagster imports this package first: its SQLite event
+# log keeps each file's connections open instead of opening them anew for every event.
+from dagster_project import sqlite_events  # noqa: E402
+
+sqlite_events.install()

@@ -16,7 +16,7 @@ from dagster_project.assets.snapshot import snapshot_asset
 from dagster_project.assets.studies import all_study_assets
 from dagster_project.checks import quality_checks
 from dagster_project.freshness import freshness_checks, freshness_sensor
-from dagster_project.jobs import generate_embedded_default, refresh_all, refresh_source_jobs
+from dagster_project.jobs import generate_embedded_default, refresh_jobs
 from dagster_project.publish import publish_after_failed_studies, publish_results
 from dagster_project.resources import resources
 from dagster_project.schedules import refresh_all_nightly
@@ -30,7 +30,8 @@ _freshness = freshness_checks(_assets)
 defs = dg.Definitions(
     assets=[*landing_specs, *_assets, *all_replication_assets()],
     asset_checks=[*quality_checks(), *_freshness],
-    jobs=[generate_embedded_default, refresh_all, *refresh_source_jobs, publish_results],
+    jobs=[generate_embedded_default, publish_results,
+          *refresh_jobs(leave_out=dg.AssetSelection.checks(*_freshness))],
     schedules=[refresh_all_nightly],
     sensors=[raw_files_sensor(_assets), freshness_sensor(_freshness),
              publish_after_failed_studies],

@@ -5,11 +5,12 @@ been materialized within ``MAX_AGE``.
 schedule on, a mart older than that means a refresh failed or has not run. The checks read the
 instance's materialization records, not the warehouse, so they run on their own:
 ``freshness_checks`` (a sensor, off until an operator turns it on) evaluates them every 10
-minutes, and the UI runs them on demand. (Dagster 1.13 also offers ``FreshnessPolicy`` on the
-assets, evaluated by its daemon alone; checks are kept because they run and report like every
-other check of the project, in a run, the UI and the tests. Dagster's notice that the checks'
-builders are superseded is silenced for that reason.)
+minutes, and the UI runs them on demand; the refresh jobs leave them out. (Dagster 1.13 also
+offers ``FreshnessPolicy`` on the assets, evaluated by its daemon alone; checks are kept because
+they run and report like every other check of the project, in a run, the UI and the tests.
+Dagster's notice that the checks' builders are superseded is silenced for that reason.)
 """
+
 import datetime as dt
 import warnings
 
@@ -17,6 +18,11 @@ import dagster as dg
 
 MAX_AGE = dt.timedelta(hours=26)
 CHECKED_PREFIXES = ("marts", "results")
+CHECK_NAME = "freshness_check"     # the name Dagster's builder gives each check
+
+
+def is_freshness_check(checks: dg.AssetChecksDefinition) -> bool:
+    return any(key.name == CHECK_NAME for key in checks.check_keys)
 
 
 def freshness_checks(assets) -> list[dg.AssetChecksDefinition]:

@@ -2,7 +2,9 @@
 
 ``refresh_<source>`` reloads one source and rebuilds only what depends on it: the dbt models
 downstream of its raw tables (dbt builds just that subset), the studies that read those marts,
-and the analysts' copy. A yearly source's loader takes the run config ``year``.
+and the analysts' copy. A yearly source's loader takes the run config ``year``. A refresh
+runs every check of what it materializes but the freshness checks, which their own sensor
+evaluates (``dagster_project.freshness``).
 """
 
 import dagster as dg
@@ -10,6 +12,8 @@ import dagster as dg
 from dagster_project.assets.raw import raw_table_key
 from dagster_project.assets.replication import SELECTION as REPLICATION
 from models_py import ingest, warehouse
+
+REFRESH_ALL = "refresh_all"
 
 
 class GenerateConfig(dg.Config):
@@ -37,11 +41,13 @@ def generate_embedded_default():
     write_embedded_default()
 
 
-# A refresh builds no replication package: those are built on demand (make replication).
-refresh_all = dg.define_asset_job("refresh_all",
-                                  selection=dg.AssetSelection.all() - REPLICATION,
-                                  description="Load every raw source, build the dbt project, "
-                                              "and publish the analysts' copy.")
+def refresh_all(leave_out: dg.AssetSelection):
+    """Every asset and check but the replication packages (built on demand: make replication)
+    and ``leave_out``."""
+    return dg.define_asset_job(REFRESH_ALL, selection=dg.AssetSelection.all() - REPLICATION
+                               - leave_out,
+                               description="Load every raw source, build the dbt project, "
+                                           "and publish the analysts' copy.")
 
 
 def source_selection(source: str) -> dg.AssetSelection:
@@ -55,11 +61,19 @@ def refresh_job_name(source: str) -> str:
     return f"refresh_{source}"
 
 
-refresh_source_jobs = [
-    dg.define_asset_job(
-        refresh_job_name(source), selection=source_selection(source),
-        description=f"Reload {source}"
-                    + (f" (one year: run config ops.load_{source}.config.year)"
-                       if spec.yearly else "")
-                    + ", rebuild what depends on it and publish the analysts' copy.")
-    for source, spec in ingest.SOURCES.items()]
+def refresh_source_jobs(leave_out: dg.AssetSelection) -> list:
+    """One ``refresh_<source>`` job per source, without ``leave_out``."""
+    return [
+        dg.define_asset_job(
+            refresh_job_name(source), selection=source_selection(source) - leave_out,
+            description=f"Reload {source}"
+                        + (f" (one year: run config ops.load_{source}.config.year)"
+                           if spec.yearly else "")
+                        + ", rebuild what depends on it and publish the analysts' copy.")
+        for source, spec in ingest.SOURCES.items()]
+
+
+def refresh_jobs(leave_out: dg.AssetSelection) -> list:
+    """``refresh_all`` and the ``refresh_<source>`` jobs; ``leave_out`` names the checks that
+    run on their own (the freshness checks, evaluated by their sensor)."""
+    return [refresh_all(leave_out), *refresh_source_jobs(leave_out)]

@@ -9,7 +9,7 @@ import os
 import dagster as dg
 from dagster._utils.schedules import is_valid_cron_string
 
-from dagster_project.jobs import refresh_all
+from dagster_project.jobs import REFRESH_ALL
 
 CRON_VARIABLE = "NIGHTLY_REFRESH_CRON"
 
@@ -24,7 +24,7 @@ def nightly_cron() -> str:
 
 
 refresh_all_nightly = dg.ScheduleDefinition(
-    name="refresh_all_nightly", job=refresh_all, cron_schedule=nightly_cron(),
+    name="refresh_all_nightly", job_name=REFRESH_ALL, cron_schedule=nightly_cron(),
     execution_timezone="Asia/Shanghai", default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Full refresh every night: every raw source, the dbt project, the studies and "
                 "the analysts' copy.")

@@ -5,6 +5,7 @@ from its source (nothing is imported). Table code versions hash what an estimato
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -21,6 +22,13 @@ def module_file(module: str) -> Path | None:
 def imported_modules(path: Path) -> set[str]:
     """The ``models_py`` modules a file imports (``from models_py.x import y`` names
     ``models_py.x.y`` where y is a module, else ``models_py.x``)."""
+    return set(_imports(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=None)
+def _imports(path: Path, mtime_ns: int) -> frozenset[str]:
+    """``imported_modules`` of the file as it was at ``mtime_ns`` (each file is parsed once
+    per process while it is unchanged: the definitions hash every estimator kind's closure)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -29,7 +37,7 @@ def imported_modules(path: Path) -> set[str]:
             found.add(node.module)
             found |= {f"{node.module}.{a.name}" for a in node.names
                       if module_file(f"{node.module}.{a.name}")}
-    return {m for m in found if m.split(".")[0] == "models_py"}
+    return frozenset(m for m in found if m.split(".")[0] == "models_py")
 
 
 def module_closure(path: Path, within: str) -> dict[str, Path]:

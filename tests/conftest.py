@@ -22,7 +22,7 @@ import duckdb
 import pytest
 from filelock import FileLock
 
-from support import digests, executable_assets, failure_message, materialize
+from support import digests, executable_assets, failure_message, materialize, refresh_checks
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
@@ -121,7 +121,7 @@ def warehouse(small_default, tmp_path_factory) -> Warehouse:
         (base / "raw_digests.json").write_text(json.dumps(digests(raw_dir)))
         with dg.DagsterInstance.from_config(str(new_dagster_home(base / "dagster_home"))) \
                 as instance:
-            result = materialize([*executable_assets(defs), *defs.asset_checks], raw_dir,
+            result = materialize([*executable_assets(defs), *refresh_checks(defs)], raw_dir,
                                  base / "warehouse.duckdb", publish_dir=base / "publish",
                                  instance=instance)
         assert result.success, failure_message(result)

@@ -85,6 +85,14 @@ def executable_assets(defs) -> list:
             and not any(k.path[0] == PREFIX for k in a.keys)]
 
 
+def refresh_checks(defs) -> list:
+    """Every asset check a refresh job runs: all of the definitions' but the freshness checks,
+    which their own sensor evaluates."""
+    from dagster_project.freshness import is_freshness_check
+
+    return [c for c in defs.asset_checks if not is_freshness_check(c)]
+
+
 # --- a hand-written city yearbook: GBK with title rows, 亿元 and 人, short and historical names
 
 YEARBOOK_2010_GBK = """中国城市统计年鉴2011

@@ -29,7 +29,7 @@ from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.studies import study_assets
 from dagster_project.checks import suite_check
 from models_py.estimate.specs import load_study
-from support import decode, executable_assets, materialize
+from support import decode, executable_assets, materialize, refresh_checks
 
 DROPPED = ("年末常住人口", "医院床位数")
 TALENT_FILE = "eps/eps_city_talent_institutions.csv"
@@ -120,7 +120,7 @@ def odd_folder(warehouse, tmp_path_factory):
     selection = (dg.AssetSelection.keys(["raw", "city_yearbook"], ["raw", "eps"]).downstream()
                  - dg.AssetSelection.groups("s000", "s002", "s004"))
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize([*executable_assets(defs), *defs.asset_checks], raw, db,
+        result = materialize([*executable_assets(defs), *refresh_checks(defs)], raw, db,
                              selection=selection, instance=instance)
         warnings = [e.user_message for e in instance.all_logs(result.run_id)
                     if e.level == logging.WARNING and e.user_message]
@@ -209,7 +209,7 @@ def test_a_failing_dbt_integrity_test_stops_the_build(warehouse, tmp_path):
     # the model under the failing test and everything downstream of it: dbt skips the rest
     selection = dg.AssetSelection.keys(["staging", "stg_city_yearbook"]).downstream()
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize([*executable_assets(defs), *defs.asset_checks], warehouse.raw_dir,
+        result = materialize([*executable_assets(defs), *refresh_checks(defs)], warehouse.raw_dir,
                              db, selection=selection, instance=instance)
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]

@@ -17,6 +17,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from dagster_project.assets.dbt import target_dir
 from models_py.snapshot import COMPACT_ABOVE
 from ops_support import (coefficients, kill_refresh_when, reader_state, results, runs,
                          start_reader, table_state)
@@ -151,6 +152,29 @@ def test_the_next_refresh_completes_while_analysts_query_the_copy(refresh_site, 
     assert_same_tables(table_state(refresh_site.db), before["db"])
     assert_same_tables(table_state(refresh_site.copy), before["db"])
     assert_same_results(results(refresh_site.copy), before["results"])
+
+
+def dbt_invocations(target) -> list[set[str]]:
+    """The event names of each dbt invocation logged in the target folder, oldest first (dbt
+    writes its log there as JSON lines, rotating the file every 10 MB)."""
+    events: dict[str, set[str]] = {}
+    for log in sorted(target.glob("dbt.log*"), key=lambda p: p.stat().st_mtime_ns):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            info = json.loads(line)["info"]
+            events.setdefault(info["invocation_id"], set()).add(info["name"])
+    return list(events.values())
+
+
+def test_the_builds_of_one_warehouse_reuse_dbt_s_parse(refresh_site):
+    # the build killed inside the dbt build parsed the project in full (the parse it found, from
+    # `dbt parse` of the project's default warehouse, had another warehouse path); the next
+    # refresh's build reused the parse the killed one left in the warehouse's target folder
+    target = target_dir(str(refresh_site.db))
+    assert target.parent == refresh_site.db.parent
+    invocations = dbt_invocations(target)
+    assert len(invocations) == 2, invocations
+    assert "UnableToPartialParse" in invocations[0]
+    assert "UnableToPartialParse" not in invocations[-1] and "MainReportVersion" in invocations[-1]
 
 
 def test_the_warehouse_does_not_grow_on_re_refresh(refresh_site, before):

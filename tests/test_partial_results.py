@@ -10,9 +10,9 @@ refresh exits 0, names those columns in its summary and in the published tables,
 publishes every other table and the analysts' copy.
 
 The raising estimator: a ``sitecustomize`` on the refresh's PYTHONPATH makes the OLS fit of
-S000's mechanisms table raise. That table's asset fails and keeps its earlier results, flagged
-stale; everything else of the refresh is published with the analysts' copy; the command exits
-non-zero naming the table.
+S002's mechanisms table raise in `make refresh SOURCE=policy_texts` (S002's source). That
+table's asset fails and keeps its earlier results, flagged stale; everything else of the
+refresh is published with the analysts' copy; the command exits non-zero naming the table.
 """
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ EXPECTED = {
     ("S001", "heterogeneity", 4): ["high_ip_protection == True", "keeps no rows"],
     ("S001", "heterogeneity", 6): ["high_ip_protection does not vary"],
 }
-FAULT = ("S000", "mechanisms")
+FAULT = ("S002", "mechanisms")
+FAULT_SOURCE = "policy_texts"        # the source whose refresh runs S002
 SITECUSTOMIZE = '''
 """Makes the OLS fit of one study table raise, once the estimator module is imported."""
 import importlib.abc
@@ -250,12 +251,13 @@ def test_the_estimable_checks_warn_naming_each_column(defective):
 
 @pytest.fixture(scope="module")
 def faulty(warehouse, tmp_path_factory):
-    """`make refresh SOURCE=eps` of the small default with S000's mechanisms fit raising."""
+    """`make refresh SOURCE=policy_texts` of the small default with S002's mechanisms fit
+    raising."""
     base = tmp_path_factory.mktemp("faulty")
     (base / "hook").mkdir()
     (base / "hook" / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     site = make_site(base / "site", warehouse.raw_dir, warehouse.db)
-    done = site.refresh(SOURCE="eps", PYTHONPATH=str(base / "hook"))
+    done = site.refresh(SOURCE=FAULT_SOURCE, PYTHONPATH=str(base / "hook"))
     return site, done
 
 
@@ -263,7 +265,7 @@ def test_a_failing_table_fails_the_command_naming_it(faulty):
     done = faulty[1]
     assert done.returncode != 0
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("refresh failed:") and "results/s000_mechanisms" in last, last
+    assert last.startswith("refresh failed:") and "results/s002_mechanisms" in last, last
 
 
 def test_the_copy_is_published_with_the_failed_table_flagged_stale(faulty, warehouse):
@@ -272,20 +274,20 @@ def test_the_copy_is_published_with_the_failed_table_flagged_stale(faulty, wareh
     state, reason = states[FAULT]
     assert state == "stale" and "injected fault in the OLS fit" in reason
     # the failed table keeps its earlier rows, in the warehouse and in the copy
-    query = 'SELECT * FROM results.s000_mechanisms ORDER BY "column", term'
+    query = 'SELECT * FROM results.s002_mechanisms ORDER BY "column", term'
     with duckdb.connect(str(site.copy), read_only=True) as con:
         kept = con.execute(query).df()
     assert kept.equals(warehouse.query(query))
-    # every other table of the studies the eps refresh runs is published anew
+    # every other table of the study the refresh runs is published anew
     for study, table in every_table():
-        if (study, table) != FAULT and study != "S004":
+        if (study, table) != FAULT and study == FAULT[0]:
             assert states[(study, table)][0] == "published", (study, table)
 
 
 def test_a_second_run_collects_the_studies_and_publishes_the_copy(faulty):
     refresh, publish = runs(faulty[0])[-2:]
     assert refresh["status"] == "FAILURE" and publish["status"] == "SUCCESS"
-    assert "results__s000_mechanisms" in refresh["started"]
-    assert "results__s000_mechanisms" not in refresh["succeeded"]
+    assert "results__s002_mechanisms" in refresh["started"]
+    assert "results__s002_mechanisms" not in refresh["succeeded"]
     assert "analyst_snapshot" not in refresh["started"]           # skipped by Dagster
-    assert {"results__s000_coefficients", "analyst_snapshot"} <= set(publish["succeeded"])
+    assert {"results__s002_coefficients", "analyst_snapshot"} <= set(publish["succeeded"])

@@ -24,8 +24,8 @@ from models_py import ingest, warehouse
 from models_py.ingest import schema
 from models_py.estimate import run
 from models_py.estimate.specs import load_study, study_names
-from support import (executable_assets, materialize, run_log, warehouse_state,
-                     write_city_yearbooks)
+from support import (executable_assets, materialize, refresh_checks, run_log,
+                     warehouse_state, write_city_yearbooks)
 
 PROJECT = Path(__file__).resolve().parents[1]
 S003_SOURCES = ("city_yearbook", "eps", "ceads_mrio", "baidu_index", "hsr")
@@ -105,7 +105,7 @@ def refresh_in_process(small_default, base: Path, study: str,
     raw = landing_folder(small_default[0], base / "raw", sources)
     raw.mkdir(exist_ok=True)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize([*executable_assets(defs), *defs.asset_checks], raw,
+        result = materialize([*executable_assets(defs), *refresh_checks(defs)], raw,
                              base / "wh.duckdb", publish_dir=base / "publish", instance=instance)
         assert result.success
         log = run_log(instance, result.run_id)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.definitions import defs
-from dagster_project.freshness import MAX_AGE
+from dagster_project.freshness import MAX_AGE, is_freshness_check
 
 CITY_YEAR = dg.AssetKey(["marts", "city_year"])
 S003_BASELINE = dg.AssetKey(["results", "s003_baseline"])
 
 
 def freshness_checks() -> list[dg.AssetChecksDefinition]:
-    return [c for c in defs.asset_checks
-            if any(k.name == "freshness_check" for k in c.check_keys)]
+    return [c for c in defs.asset_checks if is_freshness_check(c)]
 
 
 def test_every_mart_and_study_table_has_one():
@@ -41,3 +40,12 @@ def test_checks_evaluate():
     assert evaluations[S003_BASELINE].severity == dg.AssetCheckSeverity.WARN
     params = evaluations[CITY_YEAR].metadata["dagster/freshness_params"].value
     assert params["lower_bound_delta_seconds"] == MAX_AGE.total_seconds()
+
+
+def test_refresh_jobs_leave_them_to_their_sensor():
+    for name in ("refresh_all", "refresh_city_yearbook"):
+        checks = defs.resolve_job_def(name).asset_layer.asset_graph.asset_check_keys
+        assert checks and not any(k.name == "freshness_check" for k in checks), name
+    sensor = defs.resolve_sensor_def("freshness_checks")
+    assert {k for c in freshness_checks() for k in c.check_keys} <= set(
+        sensor.asset_selection.resolve_checks(defs.resolve_asset_graph()))

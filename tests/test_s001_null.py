@@ -14,7 +14,7 @@ import pytest
 
 from models_py.estimate.specs import study_names
 from study_support import coef, stat
-from support import executable_assets, failure_message, materialize
+from support import executable_assets, failure_message, materialize, refresh_checks
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def null_warehouse(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("s001_null")
     generate(base / "raw", base / "truth.json", scale="small", s001_null=True)
-    result = materialize([*executable_assets(defs), *defs.asset_checks], base / "raw",
+    result = materialize([*executable_assets(defs), *refresh_checks(defs)], base / "raw",
                          base / "warehouse.duckdb",
                          selection=dg.AssetSelection.all()
                          - dg.AssetSelection.groups(*(n for n in study_names() if n != "s001"))

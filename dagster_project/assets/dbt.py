@@ -43,10 +43,21 @@ class LayerGroups(DagsterDbtTranslator):
         return folder
 
 
+def target_dir(warehouse_file: str) -> Path:
+    """dbt's target folder for the builds of one warehouse file, beside it (``warehouse.dbt``
+    for ``warehouse.duckdb``). Each build overwrites the last one's artifacts, and dbt reuses
+    the parse it saved there (``partial_parse.msgpack``) when neither the project nor the
+    warehouse path has changed: the warehouse path is part of dbt's parse state (through
+    ``--vars`` and the profile), so a folder shared by several warehouses would parse anew at
+    each build."""
+    return Path(warehouse_file).with_suffix(".dbt")
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL,
             dagster_dbt_translator=LayerGroups())
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
     # dbt writes the file the duckdb resource names (profiles.yml reads var warehouse_path)
     target = json.dumps({"warehouse_path": duckdb.database})
-    yield from dbt_report.report(dbt.cli(["build", "--vars", target], context=context).stream(),
-                                 context, duckdb, MANIFEST)
+    build = dbt.cli(["build", "--vars", target], context=context,
+                    target_path=target_dir(duckdb.database))
+    yield from dbt_report.report(build.stream(), context, duckdb, MANIFEST)
