@@ -61,7 +61,6 @@ SOURCE ?=
 YEAR ?=
 CHANGED ?=
 refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/python -m dagster_project.refresh $(if $(SOURCE),--source $(SOURCE)) $(if $(YEAR),--year $(YEAR)) $(if $(CHANGED),--changed)
 
 # One study (STUDY=s001), or one table of it (TABLE=baseline), estimated against the current
@@ -70,13 +69,11 @@ refresh: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 STUDY ?=
 TABLE ?=
 study: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/python -m dagster_project.study $(STUDY) $(if $(TABLE),--table $(TABLE))
 
 # The replication package of one study (STUDY=s001) from the current warehouse and published
 # results: data/replication/<study>/ and its zip, checked by running its reproduce.py.
 replication: $(BIN)/.installed dbt/target/manifest.json $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m dagster_project.preflight
 	$(BIN)/python -m dagster_project.replication $(STUDY)
 
 # The suite on TEST_WORKERS pytest-xdist workers, one test module per work unit, the longest

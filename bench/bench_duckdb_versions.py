@@ -1,5 +1,5 @@
 """The whole refresh on two DuckDB versions, side by side: each virtual environment runs `make
-refresh`'s two commands (preflight, refresh) on the same raw folder into a new warehouse and
+refresh`'s command (the preflight, then the refresh) on the same raw folder into a new warehouse and
 Dagster instance of its own, rounds alternating so that both see the same machine load.
 
     sed 's/^duckdb==1.5.5$/duckdb==2.0.0/' requirements.lock > /tmp/v2.lock
@@ -69,8 +69,6 @@ def refresh(python: Path, raw: Path, work: Path) -> dict:
     env.update(WAREHOUSE_PATH=str(db), RAW_DATA_DIR=str(raw), PUBLISH_DIR=str(work / "publish"),
                DAGSTER_HOME=str(work / "dagster_home"), GX_ANALYTICS_ENABLED="False",
                TQDM_DISABLE="1", PATH=f"{python.parent}:{os.environ['PATH']}")
-    subprocess.run([str(python), "-m", "dagster_project.preflight"], env=env, cwd=PROJECT,
-                   check=True, capture_output=True)
     log = work / "refresh.log"
     with open(log, "w") as out:
         subprocess.run(["/usr/bin/time", "-v", str(python), "-m", "dagster_project.refresh"],

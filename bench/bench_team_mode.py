@@ -1,7 +1,7 @@
 """`make refresh` on one machine and in team mode, one after the other on the same raw files.
 
 Each refresh starts from nothing (a new warehouse, analysts' copy and Dagster instance) and
-runs as `make refresh` does (the preflight, then the refresh command). The team-mode refresh
+runs `make refresh` (the preflight, then the refresh, in one command). The team-mode refresh
 also publishes every table into a new DuckLake whose catalog is in a PostgreSQL cluster this
 script starts in its work folder (``dagster_project.local_postgres``, on loopback) and whose
 data is a folder beside it. It prints one Markdown row per mode: wall time, and for team

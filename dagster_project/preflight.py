@@ -5,8 +5,9 @@ Every study file is checked first (``specs.load_studies``), and the team-mode se
 (``models_py.lake.settings``): a problem stops the refresh with the list of its problems,
 before anything is written.
 
-``make refresh`` (and ``make study``) runs ``python -m dagster_project.preflight`` before the
-run.
+The refresh, study and replication commands (``make refresh``, ``make study``, ``make
+replication``) run it first, in their own process (:func:`run_or_exit`);
+``python -m dagster_project.preflight`` runs it alone.
 A run whose process was killed (``kill -9``, the out-of-memory killer, a closed terminal) stays
 "started" in the Dagster instance and keeps its slot of the ``duckdb_warehouse`` pool, so the
 next run would wait for that slot forever. Every run of these definitions executes its steps in
@@ -123,7 +124,11 @@ def main() -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 3
-    instance = dg.DagsterInstance.get()
+    with dg.DagsterInstance.get() as instance:
+        return _clear_runs_and_open_the_warehouse(instance)
+
+
+def _clear_runs_and_open_the_warehouse(instance: dg.DagsterInstance) -> int:
     runs = unfinished_runs(instance)
     for run in runs:
         if run.alive:
@@ -145,6 +150,14 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     return 0
+
+
+def run_or_exit() -> None:
+    """The preflight, in the calling command's process: exits with its status when it stops
+    the command."""
+    code = main()
+    if code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@
     python -m dagster_project.refresh --source city_yearbook --year 2015
     python -m dagster_project.refresh --changed     # what the raw-file sensor would run, now
 
-``make refresh [SOURCE=...] [YEAR=...] [CHANGED=1]`` runs it after the preflight. The arguments
-are checked here, then the job runs in a child process (``dagster_project.launch``; a year goes
-in as the run config of the source's loader) or, for ``--changed``, the sensor's selection of
-assets does; so the run is recorded in the Dagster instance like any other and stops with the
+``make refresh [SOURCE=...] [YEAR=...] [CHANGED=1]`` runs it. The preflight comes first
+(``dagster_project.preflight``, in this process), then the arguments are checked, then the job
+runs in a child process (``dagster_project.launch``; a year goes in as the run config of the
+source's loader) or, for ``--changed``, the sensor's selection of assets does; so the run is
+recorded in the Dagster instance like any other and stops with the
 command's process group. With ``--changed`` and nothing new or changed in the landing folder,
 nothing runs.
 
@@ -89,6 +90,8 @@ def main(args: list[str] | None = None) -> None:
     options = parser.parse_args(args)
     if options.changed and (options.source or options.year is not None):
         raise SystemExit("CHANGED=1 finds the sources itself: give it without SOURCE and YEAR")
+    from dagster_project import preflight     # loads the study files: not for --help
+    preflight.run_or_exit()
     if options.changed:
         argv = changed_command(warehouse.warehouse_path(), warehouse.raw_dir())
         if argv is None:

@@ -4,7 +4,7 @@ and publish it.
     python -m dagster_project.study s001                   # every table and figure of S001
     python -m dagster_project.study s001 --table baseline  # one table, and the figures it feeds
 
-``make study STUDY=s001 [TABLE=baseline]`` runs it after the preflight. The study file and the
+``make study STUDY=s001 [TABLE=baseline]`` runs it; the preflight comes first. The study file and the
 names are checked here; then this process becomes the run (``dagster_project.launch``) of the
 chosen table assets, the figures drawn from them, the study's collected coefficients and the
 analysts' copy (so analysts see the new results), and the run is recorded in the Dagster
@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 
+from dagster_project import preflight
 from dagster_project.assets.studies import figure_key, table_key
 from models_py.estimate.figures import figure_tables
 from models_py.estimate.schema import suggestion
@@ -65,6 +66,7 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("study", help="a study, e.g. s001: " + ", ".join(study_names()))
     parser.add_argument("--table", help="one table of the study, e.g. baseline")
     options = parser.parse_args(args)
+    preflight.run_or_exit()
     materialize(selection(options.study, options.table))
 
 
