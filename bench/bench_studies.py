@@ -52,20 +52,24 @@ def run_study(name: str, source: str, work: str) -> dict:
     whole study there (in the calling process); its timings and peak memory."""
     study = load_study(name)
     relations = sorted({r for t in study.tables for r in study.table_relations(t["table"])})
-    with warehouse.connect(Path(source), read_only=True) as con:
-        frames = {r: con.execute(f"SELECT * FROM {r}").df() for r in relations}
     db = Path(work) / f"{name}.duckdb"
     db.unlink(missing_ok=True)
     con = warehouse.connect(db)
-    for relation, frame in frames.items():
+    # copied by DuckDB, types and all (through pandas, an all-null column has no type)
+    con.execute(f"ATTACH '{source}' AS source (READ_ONLY)")
+    rows = {}
+    for relation in relations:
         schema, table = relation.split(".")
-        warehouse.replace_tables(con, schema, {table: frame})
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(f'CREATE TABLE {schema}."{table}" AS SELECT * FROM source.{schema}."{table}"')
+        rows[relation] = con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+    con.execute("DETACH source")
     t0 = time.perf_counter()
     runs = run.run_study(con, study, Path(work) / "publish" / name)
     wall = time.perf_counter() - t0
     con.close()
     return {"study": name, "seconds": wall, "specs": len(study.specs),
-            "rows": {r: len(f) for r, f in frames.items()},
+            "rows": rows,
             "tables": {t: r.seconds for t, r in runs.items()},
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2}
 
