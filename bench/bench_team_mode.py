@@ -103,7 +103,8 @@ def main() -> None:
     print("| mode | wall | |")
     print("|---|---|---|")
     for mode, wall, note in rows:
-        print(f"| {mode} | {int(wall // 60)} min {wall % 60:.0f} s | {note} |")
+        minutes, seconds = divmod(round(wall), 60)
+        print(f"| {mode} | {minutes} min {seconds} s | {note} |")
 
 
 if __name__ == "__main__":
