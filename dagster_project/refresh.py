@@ -9,9 +9,8 @@
 (``dagster_project.preflight``, in this process), then the arguments are checked, then the job
 runs in a child process (``dagster_project.launch``; a year goes in as the run config of the
 source's loader) or, for ``--changed``, the sensor's selection of assets does; so the run is
-recorded in the Dagster instance like any other and stops with the
-command's process group. With ``--changed`` and nothing new or changed in the landing folder,
-nothing runs.
+recorded in the Dagster instance like any other and stops with the command's process group. With
+``--changed`` and nothing new or changed in the landing folder, nothing runs.
 
 When the run's only failures are study tables, the job ``publish_results`` runs next and
 publishes the analysts' copy (``dagster_project.publish``). The command ends with a summary

@@ -4,11 +4,12 @@ and publish it.
     python -m dagster_project.study s001                   # every table and figure of S001
     python -m dagster_project.study s001 --table baseline  # one table, and the figures it feeds
 
-``make study STUDY=s001 [TABLE=baseline]`` runs it; the preflight comes first. The study file and the
-names are checked here; then this process becomes the run (``dagster_project.launch``) of the
-chosen table assets, the figures drawn from them, the study's collected coefficients and the
-analysts' copy (so analysts see the new results), and the run is recorded in the Dagster
-instance like a refresh. Nothing upstream runs: the tables are estimated on the warehouse as it is.
+``make study STUDY=s001 [TABLE=baseline]`` runs it; the preflight comes first. The study file
+and the names are checked here; then this process becomes the run (``dagster_project.launch``)
+of the chosen table assets, the figures drawn from them, the study's collected coefficients and
+the analysts' copy (so analysts see the new results), and the run is recorded in the Dagster
+instance like a refresh. Nothing upstream runs: the tables are estimated on the warehouse as it
+is.
 """
 from __future__ import annotations
 
