@@ -187,9 +187,10 @@ def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROW
     """
     test = manifest["nodes"][test_id]
     model_id = test.get("attached_node") or next(iter(test["depends_on"]["nodes"]), None)
-    kwargs = (test.get("test_metadata") or {}).get("kwargs", {})
+    metadata = test.get("test_metadata") or {}
+    kwargs = metadata.get("kwargs", {})
     condition = kwargs.get("condition")
-    if (test.get("test_metadata") or {}).get("name") == "not_null_columns":
+    if metadata.get("name") == "not_null_columns":
         condition = f"{', '.join(kwargs['columns'])} not null"
     out = {"test": test["name"], "model": (manifest["nodes"].get(model_id) or {}).get("name"),
            "condition": condition, "failing_rows": None, "rows": []}

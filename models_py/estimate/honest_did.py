@@ -130,7 +130,7 @@ def folded_normal_quantile(p: float, mu: float, seed: int = 0) -> float:
     with those above (ascending), each read in place (no array of 10^6 is built per call)."""
     z = _sorted_normals(seed)
     split = int(np.searchsorted(z, -mu))
-    below, above = _Shifted(z[:split][::-1], mu, -1.0), _Shifted(z[split:], mu, 1.0)
+    below, above = _Shifted(z[:split][::-1], mu, negate=True), _Shifted(z[split:], mu)
     h = (len(z) - 1) * p
     k = int(np.floor(h))
     low, high = _kth_of_two(below, above, k), _kth_of_two(below, above, min(k + 1, len(z) - 1))
@@ -138,17 +138,18 @@ def folded_normal_quantile(p: float, mu: float, seed: int = 0) -> float:
 
 
 class _Shifted:
-    """``sign * (values + mu)``, element by element, without building it."""
+    """``values + mu``, or its negative with ``negate``, element by element, without building
+    it."""
 
-    def __init__(self, values: np.ndarray, mu: float, sign: float):
-        self.values, self.mu, self.sign = values, mu, sign
+    def __init__(self, values: np.ndarray, mu: float, negate: bool = False):
+        self.values, self.mu, self.negate = values, mu, negate
 
     def __len__(self) -> int:
         return len(self.values)
 
     def __getitem__(self, i: int) -> float:
         shifted = self.values[i] + self.mu
-        return -shifted if self.sign < 0 else shifted
+        return -shifted if self.negate else shifted
 
 
 def _kth_of_two(a, b, k: int) -> float:
