@@ -1,5 +1,6 @@
 """Run one job of the definitions, or a selection of their assets, in this process, recorded in
-the Dagster instance of ``$DAGSTER_HOME``: the child process of `make refresh` and `make study`.
+the Dagster instance of ``$DAGSTER_HOME``: what the refresh, study and replication commands do
+once their checks have passed (:func:`launch`), and a command of its own.
 
     python -m dagster_project.launch --job refresh_all [--config-json JSON] [--tags JSON]
     python -m dagster_project.launch --assets raw/city_yearbook,marts/city_year [...]
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
@@ -23,19 +25,27 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 DEFINITIONS = "dagster_project.definitions"
 
 
-def launch(job: str | None = None, assets: list[str] | None = None,
-           run_config: dict | None = None, tags: dict | None = None) -> bool:
-    """Run ``job``, or the assets with the keys ``assets`` (``a/b`` strings) and nothing else;
-    True when the run succeeded."""
+@dataclass(frozen=True)
+class Run:
+    """A run to launch: the job ``job``, or the assets with the keys ``assets`` (``a/b``
+    strings) and nothing else; with its run config and tags."""
+    job: str | None = None
+    assets: tuple[str, ...] = ()
+    run_config: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+
+
+def launch(run: Run) -> bool:
+    """Execute ``run`` in this process; True when it succeeded."""
     repository = ReconstructableRepository.for_module(DEFINITIONS, "defs")
-    selection = None
-    if assets:
+    job, selection = run.job, None
+    if run.assets:
         definitions = repository.get_definition()
-        selection = [dg.AssetKey.from_user_string(key) for key in assets]
+        selection = [dg.AssetKey.from_user_string(key) for key in run.assets]
         job = definitions.get_implicit_job_def_for_assets(selection).name
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(repository.get_reconstructable_job(job), instance,
-                                run_config=run_config or {}, tags=tags or {},
+                                run_config=run.run_config, tags=run.tags,
                                 asset_selection=selection)
     return result.success
 
@@ -49,8 +59,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--config-json", default="{}", help="the run config, as JSON")
     parser.add_argument("--tags", default="{}", help="the run's tags, as a JSON object")
     options = parser.parse_args(args)
-    ok = launch(options.job, options.assets.split(",") if options.assets else None,
-                json.loads(options.config_json), json.loads(options.tags))
+    ok = launch(Run(options.job, tuple(options.assets.split(",")) if options.assets else (),
+                    json.loads(options.config_json), json.loads(options.tags)))
     sys.exit(0 if ok else 1)
 
 

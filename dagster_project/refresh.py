@@ -6,11 +6,12 @@
     python -m dagster_project.refresh --changed     # what the raw-file sensor would run, now
 
 ``make refresh [SOURCE=...] [YEAR=...] [CHANGED=1]`` runs it. The preflight comes first
-(``dagster_project.preflight``, in this process), then the arguments are checked, then the job
-runs in a child process (``dagster_project.launch``; a year goes in as the run config of the
-source's loader) or, for ``--changed``, the sensor's selection of assets does; so the run is
-recorded in the Dagster instance like any other and stops with the command's process group. With
-``--changed`` and nothing new or changed in the landing folder, nothing runs.
+(``dagster_project.preflight``), then the arguments are checked, then the job runs
+(``dagster_project.launch``; a year goes in as the run config of the source's loader) or, for
+``--changed``, the sensor's selection of assets does. All of it happens in this one process, so
+the run is recorded in the Dagster instance like any other, its steps record this process's id
+(which the next preflight reads), and it stops with the command. With ``--changed`` and nothing
+new or changed in the landing folder, nothing runs.
 
 When the run's only failures are study tables, the job ``publish_results`` runs next and
 publishes the analysts' copy (``dagster_project.publish``). The command ends with a summary
@@ -21,30 +22,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import subprocess
 import sys
 from pathlib import Path
 
+from dagster_project.launch import Run
 from models_py import ingest
 
 # Marks the command's runs: it publishes after them itself (dagster_project.publish).
 TAGS = {"refresh/publishes_itself": "make refresh"}
 
 
-def launch_command(*, job: str | None = None, assets: list[str] | None = None,
-                   run_config: dict | None = None) -> list[str]:
-    """The command line of the child process that runs ``job`` or the ``assets`` (keys as
-    ``a/b`` strings), with this command's tags."""
-    argv = [sys.executable, "-m", "dagster_project.launch"]
-    argv += ["--job", job] if job else ["--assets", ",".join(assets)]
-    if run_config:
-        argv += ["--config-json", json.dumps(run_config)]
-    return argv + ["--tags", json.dumps(TAGS)]
-
-
-def command(source: str | None, year: int | None) -> list[str]:
-    """The command line of the refresh of everything, one source or one year of it."""
+def command(source: str | None, year: int | None) -> Run:
+    """The run of the refresh of everything, one source or one year of it."""
     if year is not None and source is None:
         raise SystemExit("YEAR needs SOURCE: which source's year to reload "
                          f"({', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)})")
@@ -55,13 +44,13 @@ def command(source: str | None, year: int | None) -> list[str]:
         raise SystemExit(f"{source} has no yearly files; reload it whole (no YEAR). The yearly "
                          f"sources are {', '.join(s for s, v in ingest.SOURCES.items() if v.yearly)}")
     job = "refresh_all" if source is None else f"refresh_{source}"
-    config = None if year is None else {"ops": {f"load_{source}": {"config": {"year": year}}}}
-    return launch_command(job=job, run_config=config)
+    config = {} if year is None else {"ops": {f"load_{source}": {"config": {"year": year}}}}
+    return Run(job=job, run_config=config, tags=TAGS)
 
 
-def changed_command(warehouse_file: Path, raw_dir: Path) -> list[str] | None:
-    """The command line of the run the raw-file sensor would request for the landing folder's
-    new and changed files; None when there are none."""
+def changed_command(warehouse_file: Path, raw_dir: Path) -> Run | None:
+    """The run the raw-file sensor would request for the landing folder's new and changed
+    files; None when there are none."""
     from dagster_project.definitions import defs    # loads the dbt manifest: only here
     from dagster_project.sensors import loaded_files, run_request
     from models_py.ingest.changes import changed_files
@@ -72,8 +61,8 @@ def changed_command(warehouse_file: Path, raw_dir: Path) -> list[str] | None:
     for change in changes:
         print(f"{'new' if change.new else 'changed'}: {change.file}", flush=True)
     request = run_request(changes, defs.resolve_asset_graph())
-    return launch_command(assets=[key.to_user_string() for key in request.asset_selection],
-                          run_config=request.run_config)
+    return Run(assets=tuple(key.to_user_string() for key in request.asset_selection),
+               run_config=request.run_config, tags=TAGS)
 
 
 def main(args: list[str] | None = None) -> None:
@@ -92,29 +81,30 @@ def main(args: list[str] | None = None) -> None:
     from dagster_project import preflight     # loads the study files: not for --help
     preflight.run_or_exit()
     if options.changed:
-        argv = changed_command(warehouse.warehouse_path(), warehouse.raw_dir())
-        if argv is None:
+        run = changed_command(warehouse.warehouse_path(), warehouse.raw_dir())
+        if run is None:
             print("nothing new or changed in the landing folder since the last refresh")
             return
-        print(f"a run of {argv[argv.index('--assets') + 1].count(',') + 1} assets", flush=True)
+        print(f"a run of {len(run.assets)} assets", flush=True)
     else:
-        argv = command(options.source or None, options.year)
-        print(f"a run of {argv[argv.index('--job') + 1]}"
-              + ("" if options.year is None else f", year {options.year}"), flush=True)
-    sys.exit(run_and_publish(argv))
+        run = command(options.source or None, options.year)
+        print(f"a run of {run.job}" + ("" if options.year is None else f", year {options.year}"),
+              flush=True)
+    sys.exit(run_and_publish(run))
 
 
-def run_and_publish(argv: list[str]) -> int:
+def run_and_publish(refresh: Run) -> int:
     """Run the refresh; publish the analysts' copy when only study tables failed; print the
     summary. Returns the exit status: 0 when nothing failed."""
     import dagster as dg
 
     from dagster_project import publish
+    from dagster_project.launch import launch
     from models_py import warehouse
     from models_py.estimate import run
 
     started = warehouse.now()
-    code = subprocess.run(argv).returncode
+    succeeded = launch(refresh)
     with dg.DagsterInstance.get() as instance:
         since = started.replace(tzinfo=dt.timezone.utc)
         records = instance.get_run_records(dg.RunsFilter(created_after=since), limit=1)
@@ -124,17 +114,18 @@ def run_and_publish(argv: list[str]) -> int:
     if tables:
         print(f"study tables failed: {', '.join(tables)}; publishing the analysts' copy with "
               "everything else", flush=True)
-        subprocess.run(launch_command(job=publish.PUBLISH_JOB), check=True)
+        if not launch(Run(job=publish.PUBLISH_JOB, tags=TAGS)):
+            raise SystemExit(f"{publish.PUBLISH_JOB} failed: see the log above")
     if warehouse.warehouse_path().exists():
         with warehouse.connect(read_only=True) as con:
             summary = run.status_summary(run.table_status(con, since=started))
         if summary:
             print("\nStudies:\n" + summary, flush=True)
-    if code == 0:
+    if succeeded:
         return 0
     print("\nrefresh failed: " + (", ".join(tables or failed) or "see the log above")
           + ("" if tables else " (the analysts' copy was not replaced)"), flush=True)
-    return code or 1
+    return 1
 
 
 if __name__ == "__main__":

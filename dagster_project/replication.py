@@ -4,7 +4,7 @@ and published results.
     python -m dagster_project.replication s001
 
 ``make replication STUDY=s001`` runs it; the preflight comes first. The study's name and file
-are checked here; then this process becomes the run (``dagster_project.launch``) of
+are checked here; then this process runs (``dagster_project.launch``)
 ``replication/<study>`` alone, recorded in the Dagster instance like a refresh. Nothing upstream
 runs: the package holds the results the last refresh or ``make study`` wrote.
 """

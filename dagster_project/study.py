@@ -5,8 +5,8 @@ and publish it.
     python -m dagster_project.study s001 --table baseline  # one table, and the figures it feeds
 
 ``make study STUDY=s001 [TABLE=baseline]`` runs it; the preflight comes first. The study file
-and the names are checked here; then this process becomes the run (``dagster_project.launch``)
-of the chosen table assets, the figures drawn from them, the study's collected coefficients and
+and the names are checked here; then this process runs (``dagster_project.launch``)
+the chosen table assets, the figures drawn from them, the study's collected coefficients and
 the analysts' copy (so analysts see the new results), and the run is recorded in the Dagster
 instance like a refresh. Nothing upstream runs: the tables are estimated on the warehouse as it
 is.
@@ -14,10 +14,10 @@ is.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from dagster_project import preflight
+from dagster_project.launch import Run, launch
 from dagster_project.assets.studies import figure_key, table_key
 from models_py.estimate.figures import figure_tables
 from models_py.estimate.schema import suggestion
@@ -38,11 +38,10 @@ def checked_study(study_name: str) -> Study:
 
 
 def materialize(keys: list[str]) -> None:
-    """Become the run of ``keys`` (``dagster_project.launch``; the run is recorded in the
-    instance)."""
+    """Run ``keys`` in this process (``dagster_project.launch``; the run is recorded in the
+    instance) and exit 0 when it succeeded, 1 otherwise."""
     print(f"a run of {', '.join(keys)}", flush=True)
-    argv = [sys.executable, "-m", "dagster_project.launch", "--assets", ",".join(keys)]
-    os.execv(argv[0], argv)
+    sys.exit(0 if launch(Run(assets=tuple(keys))) else 1)
 
 
 def selection(study_name: str, table: str | None = None) -> list[str]:

@@ -2,7 +2,6 @@
 CEADs tables written in parts) on a copy of the session's warehouse and landing folder."""
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 
@@ -11,7 +10,8 @@ import pandas as pd
 import pytest
 
 from dagster_project.assets.raw import raw_assets
-from dagster_project.refresh import command
+from dagster_project.launch import Run
+from dagster_project.refresh import TAGS, command
 from dagster_project.resources import resources
 from models_py import ingest, warehouse as wh
 from models_py.ingest.errors import IngestError
@@ -141,17 +141,11 @@ def test_year_needs_a_yearly_source_and_its_file(site):
 
 
 def test_refresh_command():
-    def option(argv, name):
-        return argv[argv.index(name) + 1]
-
-    assert option(command(None, None), "--job") == "refresh_all"
-    assert "--config-json" not in command(None, None)
-    assert option(command("eps", None), "--job") == "refresh_eps"
-    argv = command("city_yearbook", 2015)
-    assert argv[1:3] == ["-m", "dagster_project.launch"]
-    assert option(argv, "--job") == "refresh_city_yearbook"
-    assert json.loads(option(argv, "--config-json")) == {
-        "ops": {"load_city_yearbook": {"config": {"year": 2015}}}}
+    assert command(None, None) == Run(job="refresh_all", tags=TAGS)
+    assert command("eps", None) == Run(job="refresh_eps", tags=TAGS)
+    assert command("city_yearbook", 2015) == Run(
+        job="refresh_city_yearbook", tags=TAGS,
+        run_config={"ops": {"load_city_yearbook": {"config": {"year": 2015}}}})
     for source, year, says in [(None, 2015, "YEAR needs SOURCE"),
                                ("eps", 2015, "eps has no yearly files"),
                                ("yearbooks", None, "unknown source 'yearbooks'")]:

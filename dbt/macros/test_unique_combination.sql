@@ -1,7 +1,0 @@
-{# Rows are unique over a combination of columns (a key of several columns). #}
-{% test unique_combination(model, columns) %}
-select {{ columns | join(', ') }}, count(*) as n
-from {{ model }}
-group by {{ columns | join(', ') }}
-having count(*) > 1
-{% endtest %}
