@@ -24,11 +24,12 @@ A suite is a YAML file in ``expectations/`` (one per mart):
 
 Each check has one owner, so each bound is written once:
 
-- dbt tests every model's columns as the model builds them (``dbt/models/**/_*.yml``): not
-  null (one ``not_null_columns`` test per model names its not-null columns; a failing row says
-  which column is null), accepted values and relationships to the reference seeds, the year
-  windows (dbt variables), the bounds and invariants the model guarantees (an entropy index
-  within [0, 1 + shift], weights summing to 1, balanced panels). These are integrity tests.
+- dbt tests every model's columns as the model builds them (``dbt/models/**/_*.yml``): one
+  ``integrity`` test per model (``dbt/macros/test_integrity.sql``) for its keys, not-null
+  columns, accepted values, the year windows (dbt variables) and the bounds and invariants the
+  model guarantees (an entropy index within [0, 1 + shift]), a failing row saying which rule it
+  breaks; relationships to the reference seeds, weights summing to 1 and balanced panels have
+  tests of their own. These are integrity tests.
 - A suite owns its mart as the studies read it: the key (unique, not null), no year past this
   one, for a pair panel every ordered pair present, the values its study cannot do without
   (integrity), and the plausible ranges of its measured values (plausibility). dbt's ``plausible`` test serves the models without a
@@ -55,7 +56,7 @@ from models_py import warehouse
 SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
 KINDS = ("integrity", "plausibility")
 SAMPLE_ROWS = 20  # failing rows kept per failed test or expectation
-NULL_COLUMN = "null_column"  # the column a failing row of a not_null_columns test names
+FAILURE = "failure"  # the column in which a failing row of an integrity test names its rule
 
 
 @dataclass
@@ -178,20 +179,15 @@ def validate(spec: dict, frame: pd.DataFrame, kind: str) -> Outcome:
 def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROWS) -> dict:
     """The rows a failed dbt test found, read from the view in which the test keeps them.
 
-    Returns the test's name, model, condition (for ``plausible`` and ``rows_satisfy`` tests;
-    for a ``not_null_columns`` test, its columns not null), the number of failing rows and up to
-    ``limit`` of them. A row shows the tested model's key (the columns of its
-    ``unique_combination`` or ``unique`` test), the tested column and, for a
-    ``not_null_columns`` test, the column that is null (``null_column``) when the failing rows
-    carry them, else every column of the failing rows.
+    Returns the test's name, model, condition (for a ``plausible`` test), the number of failing
+    rows and up to ``limit`` of them. A row shows the rule it breaks (``failure``, for an
+    ``integrity`` test), the tested model's key (the first column set of its ``integrity``
+    test's ``unique``, or its ``unique`` test's column) and the tested column when the failing
+    rows carry them, else every column of the failing rows.
     """
     test = manifest["nodes"][test_id]
     model_id = test.get("attached_node") or next(iter(test["depends_on"]["nodes"]), None)
-    metadata = test.get("test_metadata") or {}
-    kwargs = metadata.get("kwargs", {})
-    condition = kwargs.get("condition")
-    if metadata.get("name") == "not_null_columns":
-        condition = f"{', '.join(kwargs['columns'])} not null"
+    condition = (test.get("test_metadata") or {}).get("kwargs", {}).get("condition")
     out = {"test": test["name"], "model": (manifest["nodes"].get(model_id) or {}).get("name"),
            "condition": condition, "failing_rows": None, "rows": []}
     # schema and name only: the database part of dbt's relation name is the file's name when
@@ -201,8 +197,8 @@ def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROW
         return out  # the test keeps no failing rows, or has not run on this warehouse
     relation = f'"{test["schema"]}"."{test["alias"]}"'
     columns = [d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description]
-    shown = list(dict.fromkeys(c for c in [*_model_key(manifest, model_id),
-                                           test.get("column_name"), NULL_COLUMN]
+    shown = list(dict.fromkeys(c for c in [FAILURE, *_model_key(manifest, model_id),
+                                           test.get("column_name")]
                                if c and c in columns))
     if len(shown) < 2:  # not the model's rows (e.g. a uniqueness test's counts): show them all
         shown = columns
@@ -225,7 +221,8 @@ def plausibility_tests(manifest: dict) -> dict[str, list[str]]:
 
 def _model_key(manifest: dict, model_id: str | None) -> list[str]:
     """The columns of a model's key: its suite's ``key`` for a mart with a suite (the suite owns
-    a mart's key), else those its uniqueness test declares ([] if it has none)."""
+    a mart's key), else the first column set its integrity test declares unique, or the column
+    of its ``unique`` test ([] if it has none)."""
     suite = SUITES_DIR / f"{(manifest['nodes'].get(model_id) or {}).get('name')}.yml"
     if suite.is_file():
         return list(read_suite(suite).get("key") or [])
@@ -234,8 +231,8 @@ def _model_key(manifest: dict, model_id: str | None) -> list[str]:
         if node.get("resource_type") != "test" or node.get("attached_node") != model_id:
             continue
         meta = node.get("test_metadata") or {}
-        if meta.get("name") == "unique_combination":
-            return list(meta["kwargs"]["columns"])
+        if meta.get("name") == "integrity" and meta["kwargs"].get("unique"):
+            return list(meta["kwargs"]["unique"][0])
         if meta.get("name") == "unique" and node.get("column_name"):
             single.append(node["column_name"])
     return sorted(single)[:1]

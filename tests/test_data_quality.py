@@ -197,8 +197,9 @@ def test_the_warnings_name_the_implausible_row(odd_folder):
 # --- integrity failures block ----------------------------------------------------------------
 
 def test_a_failing_dbt_integrity_test_stops_the_build(warehouse, tmp_path):
-    """A raw yearbook row with a scope outside the contract fails staging's accepted-values
-    test: dbt builds nothing downstream, the step fails, the study does not run."""
+    """A raw yearbook row with a scope outside the contract fails staging's integrity test
+    (its accepted values): dbt builds nothing downstream, the step fails, the study does not
+    run."""
     from dagster_project.definitions import defs
 
     db = tmp_path / "warehouse.duckdb"
@@ -213,7 +214,7 @@ def test_a_failing_dbt_integrity_test_stops_the_build(warehouse, tmp_path):
                              db, selection=selection, instance=instance)
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert [e.check_name for e in failed] == ["accepted_values_stg_city_yearbook_scope______"]
+    assert [e.check_name for e in failed] == ["integrity_stg_city_yearbook"]
     assert failed[0].severity == dg.AssetCheckSeverity.ERROR
     built = materialized(result)
     assert "staging/stg_city_yearbook" in built and "marts/city_year" not in built

@@ -155,8 +155,8 @@ def test_dbt_tables_report_their_row_counts(warehouse):
 
 
 def test_a_failed_dbt_integrity_test_names_the_failing_rows(copy, warehouse, instance):
-    """A raw yearbook row with a scope outside the contract fails staging's accepted-values
-    test; the run log's error line names the value and where all failing rows are kept."""
+    """A raw yearbook row with a scope outside the contract fails staging's integrity test;
+    the run log's error line names the rule, the value and where all failing rows are kept."""
     from dagster_project.assets.dbt import dbt_models
 
     with duckdb.connect(str(copy)) as con:
@@ -166,39 +166,45 @@ def test_a_failed_dbt_integrity_test_names_the_failing_rows(copy, warehouse, ins
                          selection=dg.AssetSelection.keys(["staging", "stg_city_yearbook"]))
     assert not result.success
     errors = [e.user_message for e in instance.all_logs(result.run_id)
-              if e.level >= 40 and "dbt test accepted_values_stg_city_yearbook_scope" in
-              e.user_message]
+              if e.level >= 40 and "dbt test integrity_stg_city_yearbook" in e.user_message]
     assert len(errors) == 1
     assert "fails for 1 rows" in errors[0] and "县城" in errors[0]
-    assert "test_failures." in errors[0]
+    assert "failure=scope not in (全市, 市辖区)" in errors[0]
+    assert "test_failures.integrity_stg_city_yearbook" in errors[0]
 
 
-def test_a_null_in_a_not_null_column_fails_the_models_test_naming_the_column(copy, warehouse,
-                                                                             instance):
-    """Two raw yearbook rows lose, one its year, the other its city: the staging model's one
-    not-null test (``not_null_columns``) fails, blocking, and its failing rows name each row
-    with the column that is null, in the run log and in the test_failures view."""
+def test_a_null_and_a_duplicate_fail_the_models_integrity_test_naming_the_rule(copy, warehouse,
+                                                                               instance):
+    """Two raw yearbook rows lose, one its year, the other its city, and a third is loaded
+    twice: the staging model's one integrity test (``dbt/macros/test_integrity.sql``) fails,
+    blocking, and its failing rows name each row with the rule it breaks, in the run log and in
+    the test_failures view."""
     from dagster_project.assets.dbt import dbt_models
 
     with duckdb.connect(str(copy)) as con:
-        no_year, no_city = con.execute(
+        no_year, no_city, twice = con.execute(
             "SELECT rowid, source_file, source_row, variable FROM raw.city_yearbook "
-            "WHERE variable IS NOT NULL ORDER BY source_file, source_row, variable LIMIT 2"
+            "WHERE variable IS NOT NULL ORDER BY source_file, source_row, variable LIMIT 3"
         ).fetchall()
         con.execute("UPDATE raw.city_yearbook SET year = NULL WHERE rowid = ?", [no_year[0]])
         con.execute("UPDATE raw.city_yearbook SET city_id = NULL WHERE rowid = ?", [no_city[0]])
+        con.execute("INSERT INTO raw.city_yearbook SELECT * FROM raw.city_yearbook "
+                    "WHERE rowid = ?", [twice[0]])
     result = materialize([dbt_models], warehouse.raw_dir, copy, instance=instance,
                          selection=dg.AssetSelection.keys(["staging", "stg_city_yearbook"]))
     assert not result.success
     failed = [(e.check_name, e.severity) for e in result.get_asset_check_evaluations()
               if not e.passed]
-    assert failed == [("not_null_stg_city_yearbook", dg.AssetCheckSeverity.ERROR)]
+    assert failed == [("integrity_stg_city_yearbook", dg.AssetCheckSeverity.ERROR)]
     errors = [e.user_message for e in instance.all_logs(result.run_id)
-              if e.level >= 40 and "dbt test not_null_stg_city_yearbook" in e.user_message]
-    assert len(errors) == 1 and "fails for 2 rows" in errors[0]
-    assert "null_column=city_id" in errors[0] and "null_column=year" in errors[0]
-    assert "test_failures.not_null_stg_city_yearbook" in errors[0]
+              if e.level >= 40 and "dbt test integrity_stg_city_yearbook" in e.user_message]
+    assert len(errors) == 1 and "fails for 4 rows" in errors[0]
+    assert "failure=city_id is null" in errors[0] and "failure=year is null" in errors[0]
+    assert "failure=duplicate (city_id, year, variable, scope)" in errors[0]
+    assert "test_failures.integrity_stg_city_yearbook" in errors[0]
     with duckdb.connect(str(copy), read_only=True) as con:
-        rows = con.execute("SELECT null_column, source_file, source_row, variable FROM "
-                           "test_failures.not_null_stg_city_yearbook ORDER BY 1").fetchall()
-    assert rows == [("city_id", *no_city[1:]), ("year", *no_year[1:])]
+        rows = con.execute("SELECT failure, source_file, source_row, variable FROM "
+                           "test_failures.integrity_stg_city_yearbook ORDER BY 1").fetchall()
+    duplicate = "duplicate (city_id, year, variable, scope)"
+    assert rows == [("city_id is null", *no_city[1:]), (duplicate, *twice[1:]),
+                    (duplicate, *twice[1:]), ("year is null", *no_year[1:])]
