@@ -43,7 +43,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 # dbt's manifest, which the Dagster definitions read, and the check of the study files that the
 # generator reads (S002's tie thresholds).
-dbt/target/manifest.json: $(BIN)/.installed $(shell find dbt/models dbt/seeds dbt/macros -type f) dbt/dbt_project.yml
+dbt/target/manifest.json: $(BIN)/.installed $(shell find dbt/models dbt/seeds dbt/macros -type f) dbt/dbt_project.yml dbt/profiles.yml
 	$(BIN)/dbt parse --quiet --project-dir $(CURDIR)/dbt --profiles-dir $(CURDIR)/dbt
 
 # The embedded default at full size, then every asset into the warehouse.

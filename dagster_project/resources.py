@@ -2,7 +2,7 @@
 replication packages and the dbt project.
 
 The warehouse path is one setting: the ``duckdb`` resource holds it, and the dbt assets hand it
-to dbt (``--vars``), whose ``profiles.yml`` reads it before its WAREHOUSE_PATH fallback.
+to dbt in its target folder (``models_py.dbt_attach``), before dbt's WAREHOUSE_PATH fallback.
 """
 from __future__ import annotations
 

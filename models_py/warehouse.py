@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -31,7 +32,8 @@ DEFAULT_REPLICATION_DIR = PROJECT_ROOT / "data" / "replication"
 
 
 def warehouse_path() -> Path:
-    """Absolute path of the warehouse, from WAREHOUSE_PATH (also read by dbt's profiles.yml)."""
+    """Absolute path of the warehouse, from WAREHOUSE_PATH (dbt's too when run by hand:
+    ``models_py.dbt_attach``)."""
     return Path(os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE)).resolve()
 
 
@@ -72,10 +74,10 @@ def snapshot_path(path: Path | None = None) -> Path:
 
 # How long a writer's connection waits for other processes to close the warehouse (a query
 # session opened between two steps of a refresh), retrying with growing pauses, before it fails
-# with WarehouseLockedError. dbt opens the file itself and retries as its profile says
-# (dbt/profiles.yml, retries: until 31 s).
+# with WarehouseLockedError. dbt's connection waits the same (models_py.dbt_attach).
 LOCK_WAIT_SECONDS = 10.0
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.05, 1.0
+T = TypeVar("T")
 
 
 def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -93,11 +95,18 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             config["storage_compatibility_version"] = STORAGE_VERSION
+    return wait_for_lock(lambda: duckdb.connect(str(path), read_only=read_only, config=config),
+                         path, read_only)
+
+
+def wait_for_lock(open_: Callable[[], T], path: Path, read_only: bool = False) -> T:
+    """``open_()``, which opens the warehouse file ``path`` (a connection, or an ATTACH),
+    retried as :func:`connect` says while another process holds a conflicting lock on it."""
     deadline = time.monotonic() + (0 if read_only else LOCK_WAIT_SECONDS)
     pause = _FIRST_PAUSE
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config)
+            return open_()
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc):
                 raise

@@ -30,9 +30,8 @@ SELECT = ["+city_year", "+province_year", "+county_year", "+dim_county", "+dim_p
 
 def start_dbt(args: list[str], db: Path, work: Path) -> subprocess.Popen:
     """dbt <args> against the DuckDB file ``db``, with target and logs under ``work``."""
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    cmd = [str(DBT), *args, "--vars", json.dumps({"warehouse_path": str(db)}),
-           "--project-dir", "dbt", "--profiles-dir", "dbt",
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "WAREHOUSE_PATH": str(db)}
+    cmd = [str(DBT), *args, "--project-dir", "dbt", "--profiles-dir", "dbt",
            "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     return subprocess.Popen(cmd, cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -165,16 +165,17 @@ def dbt_invocations(target) -> list[set[str]]:
     return list(events.values())
 
 
-def test_the_builds_of_one_warehouse_reuse_dbt_s_parse(refresh_site):
-    # the build killed inside the dbt build parsed the project in full (the parse it found, from
-    # `dbt parse` of the project's default warehouse, had another warehouse path); the next
-    # refresh's build reused the parse the killed one left in the warehouse's target folder
+def test_every_build_of_a_new_warehouse_reuses_dbt_s_parse(refresh_site):
+    # the build killed inside the dbt build, the first of this warehouse, started from the
+    # project's parse (`dbt parse`, copied into the warehouse's target folder); the next
+    # refresh's build from the one the killed build left there: neither parsed the project anew
     target = target_dir(str(refresh_site.db))
     assert target.parent == refresh_site.db.parent
     invocations = dbt_invocations(target)
     assert len(invocations) == 2, invocations
-    assert "UnableToPartialParse" in invocations[0]
-    assert "UnableToPartialParse" not in invocations[-1] and "MainReportVersion" in invocations[-1]
+    for events in invocations:
+        assert "PartialParsingEnabled" in events and "UnableToPartialParse" not in events
+    assert "MainReportVersion" in invocations[-1]
 
 
 def test_the_warehouse_does_not_grow_on_re_refresh(refresh_site, before):

@@ -18,7 +18,6 @@ the raw tables dbt's sources.yml declares are those of ``models_py.ingest.schema
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -101,10 +100,9 @@ def changed_project(tmp_path_factory, warehouse) -> tuple[Path, Path]:
               "int_pair_distance", "int_pilot_city", "int_county_year_values", "dim_city",
               "int_pair_s003_city", "int_pair_city_period", "int_pair_connectivity_period"]
     cmd = [str(DBT), "build", "--select", *models, "--exclude-resource-type", "test",
-           "--vars", json.dumps({"warehouse_path": str(db)}),
            "--project-dir", str(project), "--profiles-dir", str(project),
            "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "WAREHOUSE_PATH": str(db)}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stdout[-6000:]
     return project / "seeds", db

@@ -21,6 +21,7 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project import dbt_report
 from dagster_project.resources import WAREHOUSE_POOL, dbt_project
+from models_py import dbt_attach
 
 MANIFEST = json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
 MODEL_LAYERS = ("staging", "intermediate", "marts")   # the folders of dbt/models
@@ -45,19 +46,17 @@ class LayerGroups(DagsterDbtTranslator):
 
 def target_dir(warehouse_file: str) -> Path:
     """dbt's target folder for the builds of one warehouse file, beside it (``warehouse.dbt``
-    for ``warehouse.duckdb``). Each build overwrites the last one's artifacts, and dbt reuses
-    the parse it saved there (``partial_parse.msgpack``) when neither the project nor the
-    warehouse path has changed: the warehouse path is part of dbt's parse state (through
-    ``--vars`` and the profile), so a folder shared by several warehouses would parse anew at
-    each build."""
+    for ``warehouse.duckdb``): it names the file dbt writes, and each build overwrites the last
+    one's artifacts and reuses the parse it saved there (``models_py.dbt_attach``)."""
     return Path(warehouse_file).with_suffix(".dbt")
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL,
             dagster_dbt_translator=LayerGroups())
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
-    # dbt writes the file the duckdb resource names (profiles.yml reads var warehouse_path)
-    target = json.dumps({"warehouse_path": duckdb.database})
-    build = dbt.cli(["build", "--vars", target], context=context,
-                    target_path=target_dir(duckdb.database))
+    # dbt writes the file the duckdb resource names
+    target = target_dir(duckdb.database)
+    dbt_attach.prepare_target(target, Path(duckdb.database),
+                              Path(dbt_project.manifest_path).parent)
+    build = dbt.cli(["build"], context=context, target_path=target)
     yield from dbt_report.report(build.stream(), context, duckdb, MANIFEST)
