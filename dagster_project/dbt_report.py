@@ -10,6 +10,10 @@ finished, reads what they could not carry:
 - the failing rows of every failed integrity test (which blocks everything downstream), a
   sample by the tested model's key, logged at error level, also when the failure ends the
   build (the ``dbt_plausibility`` checks name the rows of plausibility tests).
+
+It also drops the failing-rows views of tests the project no longer has
+(``quality.drop_stale_failure_views``), so that the warehouse and its copies show only the
+current tests' views.
 """
 from __future__ import annotations
 
@@ -46,6 +50,10 @@ def report(events: Iterable, context: dg.AssetExecutionContext, duckdb: DuckDBRe
     with duckdb.get_connection() as con:
         _log_failing_rows(con, context, manifest, failed)
         counts = _row_counts(con, manifest, built)
+        stale = quality.drop_stale_failure_views(con, manifest)
+    if stale:
+        context.log.info(f"dropped {len(stale)} views of tests the dbt project no longer has: "
+                         f"{', '.join(stale[:5])}{', ...' if len(stale) > 5 else ''}")
     for unique_id, rows in counts.items():
         yield dg.AssetObservation(asset_key=built[unique_id],
                                   metadata={"dagster/row_count": dg.MetadataValue.int(rows)})

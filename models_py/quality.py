@@ -209,6 +209,20 @@ def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROW
     return out
 
 
+def drop_stale_failure_views(con, manifest: dict) -> list[str]:
+    """Drop the views of the test-failures schema that no test of the dbt project keeps (the
+    views of tests since removed or renamed, which dbt leaves behind); returns their names."""
+    schemas = {node["schema"] for node in manifest["nodes"].values()
+               if node.get("resource_type") == "test"}
+    kept = {(node["schema"], node["alias"]) for node in manifest["nodes"].values()
+            if node.get("resource_type") == "test"}
+    stale = [(schema, name) for schema in sorted(schemas)
+             for name in warehouse.table_names(con, schema) if (schema, name) not in kept]
+    for schema, name in stale:
+        con.execute(f'DROP VIEW IF EXISTS "{schema}"."{name}"')
+    return [f"{schema}.{name}" for schema, name in stale]
+
+
 def plausibility_tests(manifest: dict) -> dict[str, list[str]]:
     """The dbt plausibility tests (severity warn) of each model: model id -> test ids."""
     out: dict[str, list[str]] = {}

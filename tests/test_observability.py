@@ -20,7 +20,7 @@ from dagster_project.assets.raw import raw_asset
 from dagster_project.assets.studies import table_asset
 from dagster_project.checks import suite_check
 from models_py.estimate.specs import load_study
-from models_py.warehouse import PROJECT_ROOT
+from models_py.warehouse import PROJECT_ROOT, table_names
 from support import materialize, run_log
 
 
@@ -208,3 +208,23 @@ def test_a_null_and_a_duplicate_fail_the_models_integrity_test_naming_the_rule(c
     duplicate = "duplicate (city_id, year, variable, scope)"
     assert rows == [("city_id is null", *no_city[1:]), (duplicate, *twice[1:]),
                     (duplicate, *twice[1:]), ("year is null", *no_year[1:])]
+
+
+def test_a_build_drops_the_failing_rows_views_of_removed_tests(copy, warehouse, instance):
+    """A test_failures view no test of the project keeps (a test since removed) is dropped
+    after a build, and said so in the run log; the views of the current tests stay."""
+    from dagster_project.assets.dbt import dbt_models
+
+    with duckdb.connect(str(copy)) as con:
+        con.execute("CREATE VIEW test_failures.unique_stg_eps_removed AS SELECT 1 AS x")
+        before = set(table_names(con, "test_failures"))
+    result = materialize([dbt_models], warehouse.raw_dir, copy, instance=instance,
+                         selection=dg.AssetSelection.keys(["staging", "stg_eps"]))
+    assert result.success
+    with duckdb.connect(str(copy), read_only=True) as con:
+        after = set(table_names(con, "test_failures"))
+    assert before - after == {"unique_stg_eps_removed"}
+    assert "integrity_stg_eps" in after
+    assert any("dropped 1 views of tests the dbt project no longer has: "
+               "test_failures.unique_stg_eps_removed" in e.user_message
+               for e in instance.all_logs(result.run_id))
