@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models_py.estimate import honest_did
 from models_py.estimate.estimators import event_study
+from models_py.estimate.honest_did import constants, normals, sets
+from models_py.estimate.honest_did.event_study import EventStudy, psd_part
 
 FIXTURES = Path(__file__).parent / "fixtures" / "honestdid"
 
@@ -25,15 +26,14 @@ def load(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text())
 
 
-def example(name: str, target: int) -> honest_did.EventStudy:
+def example(name: str, target: int) -> EventStudy:
     """A HonestDiD example event study with theta the post-period coefficient ``target``
     (0-based)."""
     data = load(f"{name}_event_study.json")
     n_pre = len(data["prePeriodIndices"])
     l_vec = np.zeros(len(data["postPeriodIndices"]))
     l_vec[target] = 1.0
-    return honest_did.EventStudy(np.array(data["betahat"]), np.array(data["sigma"]), n_pre,
-                                 l_vec)
+    return EventStudy(np.array(data["betahat"]), np.array(data["sigma"]), n_pre, l_vec)
 
 
 VIGNETTE = load("vignette_results.json")
@@ -41,22 +41,22 @@ VIGNETTE = load("vignette_results.json")
 
 def test_normal_draws_are_r_s():
     # R 4: set.seed(0); rnorm(3) and set.seed(1); rnorm(3)
-    assert honest_did.r_normals(3, 0) == pytest.approx([1.2629543, -0.3262334, 1.3297993],
-                                                       abs=1e-7)
-    assert honest_did.r_normals(3, 1) == pytest.approx([-0.6264538, 0.1836433, -0.8356286],
-                                                       abs=1e-7)
+    assert normals.r_normals(3, 0) == pytest.approx([1.2629543, -0.3262334, 1.3297993],
+                                                    abs=1e-7)
+    assert normals.r_normals(3, 1) == pytest.approx([-0.6264538, 0.1836433, -0.8356286],
+                                                    abs=1e-7)
 
 
 def test_folded_normal_quantile_equals_the_quantile_of_the_draws():
-    z = honest_did.r_normals(honest_did.FOLDED_SIMS, 0)
+    z = normals.r_normals(constants.FOLDED_SIMS, 0)
     for mu in (0.0, 0.7, -2.5):
         expected = np.quantile(np.abs(z + mu), 0.95)
-        assert honest_did.folded_normal_quantile(0.95, mu) == pytest.approx(expected, abs=1e-12)
+        assert normals.folded_normal_quantile(0.95, mu) == pytest.approx(expected, abs=1e-12)
 
 
 def test_original_interval_matches_the_vignette():
     ref = VIGNETTE["BC_OriginalResults"]
-    low, high = honest_did.original_ci(example("bc", 0))
+    low, high = sets.original_ci(example("bc", 0))
     assert low == pytest.approx(ref["lb"][0][0], abs=1e-9)
     assert high == pytest.approx(ref["ub"][0][0], abs=1e-9)
 
@@ -66,7 +66,7 @@ def test_flci_matches_the_vignette(k):
     """Delta^SD FLCI for the effect 15 years after exposure in Lovenheim and Willen (the
     vignette's LW_DeltaSD_RobustResults), to 1e-3."""
     ref = VIGNETTE["LW_DeltaSD_RobustResults"]
-    low, high = honest_did.confidence_set(example("lw", 16), "sd", ref["M"][k], "flci")
+    low, high = sets.confidence_set(example("lw", 16), "sd", ref["M"][k], "flci")
     assert low == pytest.approx(ref["lb"][k], abs=1e-3)
     assert high == pytest.approx(ref["ub"][k], abs=1e-3)
 
@@ -76,7 +76,7 @@ def test_flci_at_m_zero_matches_the_vignette_half_length():
     conic solver's tolerance, which moves its centre by 2e-3 (1e-3 of its length) along a
     nearly flat direction of the variance; the half-length agrees to 1e-3."""
     ref = VIGNETTE["LW_DeltaSD_RobustResults"]
-    low, high = honest_did.confidence_set(example("lw", 16), "sd", 0.0, "flci")
+    low, high = sets.confidence_set(example("lw", 16), "sd", 0.0, "flci")
     assert (high - low) / 2 == pytest.approx((ref["ub"][0] - ref["lb"][0]) / 2, abs=1e-3)
     assert (high + low) / 2 == pytest.approx((ref["ub"][0] + ref["lb"][0]) / 2, abs=3e-3)
 
@@ -88,13 +88,13 @@ def assert_grid_ends(es, restriction, value, method, low, high):
     """(low, high) are the lowest and highest accepted points of HonestDiD's grid: each is
     accepted and the grid point just outside it is not; an end at the edge of the grid (the
     hybrid's first-stage FLCI, where the test is decided by rounding) is that edge."""
-    grid, first = honest_did.theta_grid(es, restriction, value, method)
+    grid, first = sets.theta_grid(es, restriction, value, method)
     step = grid[1] - grid[0]
     for end, edge, outside in ((low, grid[0], low - step), (high, grid[-1], high + step)):
         if abs(end - edge) < 1e-6:
             continue
-        accepted = honest_did.accepts(es, restriction, value, method,
-                                      np.array([end, outside]), first=first)
+        accepted = sets.accepts(es, restriction, value, method, np.array([end, outside]),
+                                first=first)
         assert list(accepted) == [True, False], (value, end, outside)
 
 
@@ -105,7 +105,7 @@ def test_smoothness_hybrid_with_a_sign_restriction_matches_the_vignette(k):
     ends are its grid points."""
     ref = VIGNETTE["BC_DeltaSDNB_RobustResults"]
     es = example("bc", 0)
-    grid, _ = honest_did.theta_grid(es, "sdnb", ref["M"][k], "hybrid")
+    grid, _ = sets.theta_grid(es, "sdnb", ref["M"][k], "hybrid")
     for end in (ref["lb"][k], ref["ub"][k]):
         assert np.abs(grid - end).min() < 1e-5     # the same grid
     assert_grid_ends(es, "sdnb", ref["M"][k], "hybrid", ref["lb"][k], ref["ub"][k])
@@ -124,7 +124,7 @@ def assert_ends_within(es, restriction, value, method, low, high, tol=1e-3):
     """The set's ends lie within tol of (low, high): the points tol inside are accepted, the
     points tol outside are not."""
     thetas = np.array([low + tol, high - tol, low - tol, high + tol])
-    accepted = honest_did.accepts(es, restriction, value, method, thetas)
+    accepted = sets.accepts(es, restriction, value, method, thetas)
     assert list(accepted) == [True, True, False, False], (value, low, high)
 
 
@@ -162,7 +162,7 @@ def test_smoothness_flci_matches_moderndid_within_its_simulation_error():
     R's generator): the FLCIs agree to the simulation error of 10^6 draws, 1e-3 here."""
     ref = MODERNDID["BC_SD_FLCI_first"]
     for m, lb, ub in zip(ref["M"], ref["lb"], ref["ub"]):
-        low, high = honest_did.confidence_set(example("bc", 0), "sd", m, "flci")
+        low, high = sets.confidence_set(example("bc", 0), "sd", m, "flci")
         assert low == pytest.approx(lb, abs=1e-3) and high == pytest.approx(ub, abs=1e-3)
 
 
@@ -201,7 +201,7 @@ def test_a_covariance_with_negative_eigenvalues_keeps_its_positive_part():
     zero, a positive semi-definite one is kept as it is."""
     vectors = np.linalg.qr(np.arange(9.0).reshape(3, 3) + np.eye(3))[0]
     sigma = (vectors * np.array([2.0, 1.0, -0.5])) @ vectors.T
-    fixed = honest_did.psd_part(sigma)
+    fixed = psd_part(sigma)
     assert np.linalg.eigvalsh(fixed) == pytest.approx([0.0, 1.0, 2.0], abs=1e-12)
     psd = (vectors * np.array([2.0, 1.0, 0.5])) @ vectors.T
-    assert honest_did.psd_part(psd) is psd
+    assert psd_part(psd) is psd

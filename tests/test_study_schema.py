@@ -175,20 +175,40 @@ def test_editing_one_table_changes_its_code_version_only(tmp_path):
     assert set(asset.code_versions_by_key.values()) == {schema.code_version(study, "growth")}
 
 
-def test_a_kinds_code_version_covers_the_estimation_modules_it_runs():
-    """A table's code version hashes its kinds' files and the estimation modules they import,
-    so an edit of the IV diagnostics or of the shared variance code marks the IV tables stale,
-    while modules a kind does not run leave its tables alone."""
+def kind_modules(kind: str) -> set[str]:
+    """The estimation modules an estimator kind's code version hashes (its file's closure)."""
     import inspect
 
     from models_py import source_code
     from models_py.estimate import estimators
 
+    path = Path(inspect.getfile(estimators.KINDS[kind]))
+    return set(source_code.module_closure(path, "models_py.estimate"))
+
+
+def test_a_kinds_code_version_covers_the_estimation_modules_it_runs():
+    """A table's code version hashes its kinds' files and the estimation modules they import,
+    so an edit of the IV diagnostics or of the shared variance code marks the IV tables stale,
+    while modules a kind does not run leave its tables alone."""
     def closure(kind: str) -> set[str]:
-        path = Path(inspect.getfile(estimators.KINDS[kind]))
-        return {m.rsplit(".", 1)[-1] for m in source_code.module_closure(path, "models_py.estimate")}
+        return {m.rsplit(".", 1)[-1] for m in kind_modules(kind)}
 
     assert {"iv_diagnostics", "variance", "within", "tidy"} <= closure("iv")
-    assert "honest_did" in closure("event_study")
-    assert not {"callaway_santanna", "iv_diagnostics", "honest_did"} & closure("ols")
+    assert not {"callaway_santanna", "iv_diagnostics"} & closure("ols")
+    assert not {m for m in kind_modules("ols") if m.startswith("models_py.estimate.honest_did")}
     assert "__init__" not in closure("iv")    # the dispatch imports every kind: never followed
+
+
+def test_the_event_studies_code_version_covers_every_honest_did_module():
+    """The event studies' code version hashes every module of the HonestDiD package: a
+    package's ``__init__`` is never followed, so an importer of the package alone (``from
+    models_py.estimate import honest_did``) would leave the sensitivity code out of it."""
+    from models_py import source_code
+
+    package = source_code.module_file("models_py.estimate.honest_did").parent
+    modules = {f"models_py.estimate.honest_did.{p.stem}" for p in package.glob("*.py")
+               if p.name != "__init__.py"}
+    assert {"models_py.estimate.honest_did.sets", "models_py.estimate.honest_did.normals"} \
+        <= modules
+    for kind in ("event_study", "did_imputation"):
+        assert not modules - kind_modules(kind), (kind, sorted(modules - kind_modules(kind)))

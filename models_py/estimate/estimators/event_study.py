@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from models_py.estimate import honest_did
 from models_py.estimate.estimators import ols, timing
+from models_py.estimate.honest_did import constants, sets
+from models_py.estimate.honest_did.event_study import EventStudy, psd_part
 from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov, wald_test
 
@@ -37,7 +38,7 @@ class Sensitivity(timing.Panel):
     m: tuple[NonNegative, ...] = ()    # Delta^SD: M values, in outcome units per period squared
     rm_method: Literal["conditional", "hybrid"] = "hybrid"
     sd_method: Literal["flci", "conditional", "hybrid"] = "flci"
-    grid_points: int = Field(honest_did.GRID_POINTS, ge=10)   # theta grid of the tests
+    grid_points: int = Field(constants.GRID_POINTS, ge=10)   # theta grid of the tests
     refine: int = Field(0, ge=0)       # bisections of each end of a set past its grid point
     breakdown: bool = True             # search the breakdown values
 
@@ -89,7 +90,7 @@ def binned_endpoints(data: pd.DataFrame, spec: Spec) -> tuple[bool, bool]:
 
 
 def honest_event_study(events: pd.DataFrame, vcov: pd.DataFrame, ref: int,
-                       binned: tuple[bool, bool]) -> honest_did.EventStudy | None:
+                       binned: tuple[bool, bool]) -> EventStudy | None:
     """The event study as Rambachan-Roth read it: the consecutive single-period coefficients
     around the reference period (a binned endpoint and anything beyond a gap left out), the
     pre-periods before it and the post-periods after it; theta is the average effect over the
@@ -111,9 +112,8 @@ def honest_event_study(events: pd.DataFrame, vcov: pd.DataFrame, ref: int,
     order = [*reversed(pre), *post]
     names = ev.loc[order, "term"].tolist()
     l_vec = np.array([1.0 / len(effects) if t >= 0 else 0.0 for t in post])
-    sigma = honest_did.psd_part(vcov.loc[names, names].to_numpy(float))
-    return honest_did.EventStudy(ev.loc[order, "estimate"].to_numpy(float), sigma, len(pre),
-                                 l_vec)
+    sigma = psd_part(vcov.loc[names, names].to_numpy(float))
+    return EventStudy(ev.loc[order, "estimate"].to_numpy(float), sigma, len(pre), l_vec)
 
 
 def _run(have: set[float], ref: int, step: int) -> list[float]:
@@ -133,12 +133,12 @@ def sensitivity(events: pd.DataFrame, vcov: pd.DataFrame, ref: int, binned: tupl
     confidence interval (parallel trends exact), each row naming the event study
     (``estimator``); and the statistics ``honest_theta``, ``honest_theta_se`` and, with
     ``breakdown``, ``breakdown_mbar``/``breakdown_m``: the least Mbar (M) whose confidence set
-    holds zero (:func:`.honest_did.breakdown`, searched from the largest value listed). Empty
-    without Mbar and M values, or without a pre-period or an effect to bound."""
+    holds zero (:func:`.honest_did.sets.breakdown`, searched from the largest value listed).
+    Empty without Mbar and M values, or without a pre-period or an effect to bound."""
     es = honest_event_study(events, vcov, ref, binned) if options.mbar or options.m else None
     if es is None:
         return pd.DataFrame(), {}
-    low, high = honest_did.original_ci(es)
+    low, high = sets.original_ci(es)
     rows = [{"restriction": "Parallel trends", "value": 0.0, "method": "original",
              "lower": low, "upper": high}]
     for mbar in options.mbar:
@@ -148,18 +148,18 @@ def sensitivity(events: pd.DataFrame, vcov: pd.DataFrame, ref: int, binned: tupl
     stats = {"honest_theta": es.theta, "honest_theta_se": es.theta_se}
     if options.breakdown:
         if options.mbar:
-            stats["breakdown_mbar"] = honest_did.breakdown(es, "rm", options.rm_method,
-                                                           max(options.mbar) or 1.0)
+            stats["breakdown_mbar"] = sets.breakdown(es, "rm", options.rm_method,
+                                                     max(options.mbar) or 1.0)
         if options.m:
-            stats["breakdown_m"] = honest_did.breakdown(es, "sd", options.sd_method,
-                                                        max(options.m) or es.theta_se)
+            stats["breakdown_m"] = sets.breakdown(es, "sd", options.sd_method,
+                                                  max(options.m) or es.theta_se)
     return pd.DataFrame(rows).assign(estimator=label), stats
 
 
-def _row(restriction: str, value: float, method: str, es: honest_did.EventStudy,
+def _row(restriction: str, value: float, method: str, es: EventStudy,
          options: Sensitivity) -> dict:
-    lower, upper = honest_did.confidence_set(es, restriction, value, method,
-                                             options.grid_points, options.refine)
+    lower, upper = sets.confidence_set(es, restriction, value, method, options.grid_points,
+                                       options.refine)
     return {"restriction": RESTRICTIONS[restriction], "value": value, "method": method,
             "lower": lower, "upper": upper}
 
