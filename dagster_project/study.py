@@ -17,8 +17,8 @@ import argparse
 import sys
 
 from dagster_project import preflight
-from dagster_project.launch import Run, launch
 from dagster_project.assets.studies import figure_key, table_key
+from dagster_project.launch import Run, launch
 from models_py.estimate.figures import figure_tables
 from models_py.estimate.schema import suggestion
 from models_py.estimate.specs import load_study, study_names

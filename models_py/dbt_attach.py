@@ -27,7 +27,6 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 
 from models_py import warehouse
 
-DATABASE = "warehouse"             # the database of dbt's relations ("warehouse"."marts"...)
 POINTER = "warehouse_path"         # in the target folder: the file that folder's builds write
 PARSE = "partial_parse.msgpack"    # dbt's saved parse
 
@@ -56,6 +55,7 @@ class Plugin(BasePlugin):
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.file = warehouse_file()
+        self.database = self.creds.database  # the placeholder's name: "warehouse"
         self.creds.path = ":memory:"    # the file is attached in configure_connection
 
     def configure_connection(self, conn) -> None:
@@ -63,8 +63,8 @@ class Plugin(BasePlugin):
             f" (STORAGE_VERSION '{warehouse.STORAGE_VERSION}')"
         path = str(self.file).replace("'", "''")
         warehouse.wait_for_lock(
-            lambda: conn.execute(f"ATTACH '{path}' AS {DATABASE}{options}"), self.file)
-        conn.execute(f"USE {DATABASE}")
+            lambda: conn.execute(f'ATTACH \'{path}\' AS "{self.database}"{options}'), self.file)
+        conn.execute(f'USE "{self.database}"')
 
     def configure_cursor(self, cursor) -> None:
-        cursor.execute(f"USE {DATABASE}")
+        cursor.execute(f'USE "{self.database}"')

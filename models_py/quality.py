@@ -182,7 +182,7 @@ def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROW
     Returns the test's name, model, condition (for a ``plausible`` test), the number of failing
     rows and up to ``limit`` of them. A row shows the rule it breaks (``failure``, for an
     ``integrity`` test), the tested model's key (the first column set of its ``integrity``
-    test's ``unique``, or its ``unique`` test's column) and the tested column when the failing
+    test's ``unique``) and the tested column when the failing
     rows carry them, else every column of the failing rows.
     """
     test = manifest["nodes"][test_id]
@@ -212,11 +212,9 @@ def dbt_test_failures(con, manifest: dict, test_id: str, limit: int = SAMPLE_ROW
 def drop_stale_failure_views(con, manifest: dict) -> list[str]:
     """Drop the views of the test-failures schema that no test of the dbt project keeps (the
     views of tests since removed or renamed, which dbt leaves behind); returns their names."""
-    schemas = {node["schema"] for node in manifest["nodes"].values()
-               if node.get("resource_type") == "test"}
     kept = {(node["schema"], node["alias"]) for node in manifest["nodes"].values()
             if node.get("resource_type") == "test"}
-    stale = [(schema, name) for schema in sorted(schemas)
+    stale = [(schema, name) for schema in sorted({schema for schema, _ in kept})
              for name in warehouse.table_names(con, schema) if (schema, name) not in kept]
     for schema, name in stale:
         con.execute(f'DROP VIEW IF EXISTS "{schema}"."{name}"')
@@ -235,21 +233,17 @@ def plausibility_tests(manifest: dict) -> dict[str, list[str]]:
 
 def _model_key(manifest: dict, model_id: str | None) -> list[str]:
     """The columns of a model's key: its suite's ``key`` for a mart with a suite (the suite owns
-    a mart's key), else the first column set its integrity test declares unique, or the column
-    of its ``unique`` test ([] if it has none)."""
+    a mart's key), else the first column set its integrity test declares unique ([] if it
+    declares none)."""
     suite = SUITES_DIR / f"{(manifest['nodes'].get(model_id) or {}).get('name')}.yml"
     if suite.is_file():
         return list(read_suite(suite).get("key") or [])
-    single = []
     for node in manifest["nodes"].values():
-        if node.get("resource_type") != "test" or node.get("attached_node") != model_id:
-            continue
         meta = node.get("test_metadata") or {}
-        if meta.get("name") == "integrity" and meta["kwargs"].get("unique"):
+        if node.get("attached_node") == model_id and meta.get("name") == "integrity" \
+                and meta["kwargs"].get("unique"):
             return list(meta["kwargs"]["unique"][0])
-        if meta.get("name") == "unique" and node.get("column_name"):
-            single.append(node["column_name"])
-    return sorted(single)[:1]
+    return []
 
 
 def describe_rows(rows: list[dict], most: int = 5) -> str:
