@@ -96,6 +96,18 @@ def test_the_first_stage_uses_the_spec_s_fixed_effects(panel):
     assert abs(by_fe[("unit", "period")] - by_fe[("unit", "region_period")]) > 1e-3
 
 
+@pytest.mark.parametrize("fixed_effects", [("unit", "period"), ("unit", "region_period")])
+def test_the_first_stage_design_has_full_rank_on_the_untreated_rows(panel, fixed_effects):
+    """Unit and region-by-period dummies share one column sum per region: the design keeps
+    one level fewer per region, so the variance's solve never meets a singular matrix."""
+    untreated = panel["d"].to_numpy() == 0
+    x1 = did_imputation.first_stage_design(panel, ["x"], list(fixed_effects), untreated)
+    levels = sum(panel[fe].nunique() for fe in fixed_effects)
+    regions = 2 if "region_period" in fixed_effects else 1
+    assert x1.shape[1] == 1 + levels - regions
+    assert np.linalg.matrix_rank(x1[untreated].toarray()) == x1.shape[1]
+
+
 def test_event_time_effects_and_leave_out_se_equal_the_dense_implementation(panel):
     est, _ = estimators.estimate(panel, _spec(("unit", "period"), True, "bjs_leave_out"))
     terms = est.terms.set_index("event_time")

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import spsolve
 
 from models_py.estimate import pyfixest_model
@@ -87,20 +88,37 @@ def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
     return timing.with_event_time(mart, spec) if _dynamic(spec) else mart
 
 
-def first_stage_design(data: pd.DataFrame, controls: list[str], fixed_effects: list[str]
-                       ) -> sparse.csr_matrix:
-    """Sparse X1: the controls, every level of the first fixed effect and every level but the
-    first of the others (full column rank when the levels are connected); a constant without
-    fixed effects."""
+def first_stage_design(data: pd.DataFrame, controls: list[str], fixed_effects: list[str],
+                       untreated: np.ndarray) -> sparse.csr_matrix:
+    """Sparse X1: the controls, every level of the first fixed effect and of the others every
+    level but one, and of the second, every level but one per connected part of the untreated
+    observations' graph of first and second levels (:func:`redundant_levels`: the two sets of
+    dummies then share no column sum, as unit and region-by-period effects share one per
+    region); a constant without fixed effects. Of full column rank on the untreated rows for
+    up to two fixed effects."""
     blocks = [sparse.csr_matrix(data[controls].to_numpy(float))] if controls else []
     n = len(data)
     if not fixed_effects:
         blocks.append(sparse.csr_matrix(np.ones((n, 1))))
-    for k, name in enumerate(fixed_effects):
-        codes, levels = pd.factorize(data[name], sort=True)
-        dummies = sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, len(levels)))
-        blocks.append(dummies if k == 0 else dummies[:, 1:])
+    codes = [pd.factorize(data[name], sort=True)[0] for name in fixed_effects]
+    for k, level in enumerate(codes):
+        dummies = sparse.csr_matrix((np.ones(n), (np.arange(n), level)),
+                                    shape=(n, level.max() + 1))
+        drop = (redundant_levels(codes[0], level, untreated) if k == 1
+                else np.array([0]) if k else np.array([], int))
+        blocks.append(dummies[:, np.setdiff1d(np.arange(dummies.shape[1]), drop)])
     return sparse.hstack(blocks, format="csr")
+
+
+def redundant_levels(first: np.ndarray, second: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The first level of ``second`` (codes) in each connected part of the graph whose nodes
+    are the levels of ``first`` and of ``second`` and whose edges are the observations
+    ``rows``: per part, the dummies of either fixed effect sum to the same column."""
+    n_first, n_second = first.max() + 1, second.max() + 1
+    edges = sparse.coo_matrix((np.ones(rows.sum()), (first[rows], n_first + second[rows])),
+                              shape=(n_first + n_second,) * 2)
+    _, part = connected_components(edges, directed=False)
+    return np.unique(part[n_first:], return_index=True)[1]
 
 
 def gmm_vcov(x1: sparse.csr_matrix, untreated: np.ndarray, x2: np.ndarray, u1: np.ndarray,
@@ -113,8 +131,8 @@ def gmm_vcov(x1: sparse.csr_matrix, untreated: np.ndarray, x2: np.ndarray, u1: n
         try:
             v = spsolve((x10.T @ x10).tocsc(), sparse.csc_matrix(x1.T @ x2))
         except sparse.linalg.MatrixRankWarning:
-            raise ValueError("the untreated observations do not identify every unit and "
-                             "period effect (their unit-period graph is not connected)") from None
+            raise ValueError("the untreated observations do not identify the fixed effects "
+                             "(beyond the first two, some are collinear)") from None
     v = v.toarray() if sparse.issparse(v) else np.asarray(v).reshape(x1.shape[1], -1)
     contributions = x2 * u2[:, None] - np.asarray(x10 @ v) * u1[:, None]
     meat, n_clusters = variance.cluster_sums(contributions, data, cluster)
@@ -189,7 +207,7 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
     u2 = np.asarray(stage2.resid(), float)
     if _leave_out(spec):
         u2 = bjs_residuals(sample, spec, u1, untreated[keep], cluster)
-    x1 = first_stage_design(sample, controls, fixed_effects)
+    x1 = first_stage_design(sample, controls, fixed_effects, untreated[keep])
     vcov, n_clusters = gmm_vcov(x1, untreated[keep], pyfixest_model.design(stage2), u1, u2,
                                 sample, cluster)
     pyfixest_model.replace_vcov(stage2, vcov, n_clusters)
