@@ -26,14 +26,16 @@ _loaded = [*raw_assets, io_transfer, dbt_models, *all_study_assets()]
 _upstream = [key for a in _loaded for key in a.keys]
 _assets = [*_loaded, snapshot_asset(_upstream)]
 _freshness = freshness_checks(_assets)
+# The freshness checks run on their own (their sensor, the UI), never in a refresh.
+LEFT_TO_THEIR_SENSOR = dg.AssetSelection.checks(*_freshness)
 
 defs = dg.Definitions(
     assets=[*landing_specs, *_assets, *all_replication_assets()],
     asset_checks=[*quality_checks(), *_freshness],
     jobs=[generate_embedded_default, publish_results,
-          *refresh_jobs(leave_out=dg.AssetSelection.checks(*_freshness))],
+          *refresh_jobs(leave_out=LEFT_TO_THEIR_SENSOR)],
     schedules=[refresh_all_nightly],
-    sensors=[raw_files_sensor(_assets), freshness_sensor(_freshness),
+    sensors=[raw_files_sensor(leave_out=LEFT_TO_THEIR_SENSOR), freshness_sensor(_freshness),
              publish_after_failed_studies],
     resources=resources(),
     # One process, one step at a time: DuckDB takes one writer, and every step here writes.

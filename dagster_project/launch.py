@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 
 DEFINITIONS = "dagster_project.definitions"
 
@@ -28,26 +28,41 @@ DEFINITIONS = "dagster_project.definitions"
 @dataclass(frozen=True)
 class Run:
     """A run to launch: the job ``job``, or the assets with the keys ``assets`` (``a/b``
-    strings) and nothing else; with its run config and tags."""
+    strings) and nothing else, with the checks ``checks`` (``a/b:name``; None: every check of
+    those assets); with its run config and tags."""
     job: str | None = None
     assets: tuple[str, ...] = ()
+    checks: tuple[str, ...] | None = None
     run_config: dict = field(default_factory=dict)
     tags: dict = field(default_factory=dict)
 
 
-def launch(run: Run) -> bool:
-    """Execute ``run`` in this process; True when it succeeded."""
+@dataclass(frozen=True)
+class Launched:
+    """The run a :func:`launch` executed: its id in the instance, and whether it succeeded."""
+    run_id: str
+    success: bool
+
+
+def reconstructable(run: Run) -> ReconstructableJob:
+    """The job of ``run``, narrowed to its assets and checks, as Dagster reconstructs it."""
     repository = ReconstructableRepository.for_module(DEFINITIONS, "defs")
-    job, selection = run.job, None
-    if run.assets:
-        definitions = repository.get_definition()
-        selection = [dg.AssetKey.from_user_string(key) for key in run.assets]
-        job = definitions.get_implicit_job_def_for_assets(selection).name
+    if not run.assets:
+        return repository.get_reconstructable_job(run.job)
+    assets = {dg.AssetKey.from_user_string(key) for key in run.assets}
+    checks = None if run.checks is None else \
+        {dg.AssetCheckKey.from_user_string(key) for key in run.checks}
+    name = repository.get_definition().get_implicit_job_def_for_assets(list(assets)).name
+    return repository.get_reconstructable_job(name).get_subset(asset_selection=assets,
+                                                                asset_check_selection=checks)
+
+
+def launch(run: Run) -> Launched:
+    """Execute ``run`` in this process."""
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(repository.get_reconstructable_job(job), instance,
-                                run_config=run.run_config, tags=run.tags,
-                                asset_selection=selection)
-    return result.success
+        result = dg.execute_job(reconstructable(run), instance, run_config=run.run_config,
+                                tags=run.tags)
+    return Launched(result.run_id, result.success)
 
 
 def main(args: list[str] | None = None) -> None:
@@ -61,7 +76,7 @@ def main(args: list[str] | None = None) -> None:
     options = parser.parse_args(args)
     ok = launch(Run(options.job, tuple(options.assets.split(",")) if options.assets else (),
                     json.loads(options.config_json), json.loads(options.tags)))
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if ok.success else 1)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ per study (tables published, not estimable with the reasons, failed) from
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -50,8 +49,8 @@ def command(source: str | None, year: int | None) -> Run:
 
 def changed_command(warehouse_file: Path, raw_dir: Path) -> Run | None:
     """The run the raw-file sensor would request for the landing folder's new and changed
-    files; None when there are none."""
-    from dagster_project.definitions import defs    # loads the dbt manifest: only here
+    files (the checks of the refresh jobs: no freshness check); None when there are none."""
+    from dagster_project.definitions import LEFT_TO_THEIR_SENSOR, defs   # loads the dbt manifest
     from dagster_project.sensors import loaded_files, run_request
     from models_py.ingest.changes import changed_files
 
@@ -60,8 +59,9 @@ def changed_command(warehouse_file: Path, raw_dir: Path) -> Run | None:
         return None
     for change in changes:
         print(f"{'new' if change.new else 'changed'}: {change.file}", flush=True)
-    request = run_request(changes, defs.resolve_asset_graph())
+    request = run_request(changes, defs.resolve_asset_graph(), LEFT_TO_THEIR_SENSOR)
     return Run(assets=tuple(key.to_user_string() for key in request.asset_selection),
+               checks=tuple(key.to_user_string() for key in request.asset_check_keys),
                run_config=request.run_config, tags=TAGS)
 
 
@@ -104,24 +104,21 @@ def run_and_publish(refresh: Run) -> int:
     from models_py.estimate import run
 
     started = warehouse.now()
-    succeeded = launch(refresh)
+    launched = launch(refresh)
     with dg.DagsterInstance.get() as instance:
-        since = started.replace(tzinfo=dt.timezone.utc)
-        records = instance.get_run_records(dg.RunsFilter(created_after=since), limit=1)
-        run_id = records[0].dagster_run.run_id if records else None
-        failed = publish.failed_steps(instance, run_id) if run_id else []
-        tables = publish.only_study_tables_failed(instance, run_id) if run_id else []
+        failed = publish.failed_steps(instance, launched.run_id)
+        tables = publish.only_study_tables_failed(instance, launched.run_id)
     if tables:
         print(f"study tables failed: {', '.join(tables)}; publishing the analysts' copy with "
               "everything else", flush=True)
-        if not launch(Run(job=publish.PUBLISH_JOB, tags=TAGS)):
+        if not launch(Run(job=publish.PUBLISH_JOB, tags=TAGS)).success:
             raise SystemExit(f"{publish.PUBLISH_JOB} failed: see the log above")
     if warehouse.warehouse_path().exists():
         with warehouse.connect(read_only=True) as con:
             summary = run.status_summary(run.table_status(con, since=started))
         if summary:
             print("\nStudies:\n" + summary, flush=True)
-    if succeeded:
+    if launched.success:
         return 0
     print("\nrefresh failed: " + (", ".join(tables or failed) or "see the log above")
           + ("" if tables else " (the analysts' copy was not replaced)"), flush=True)

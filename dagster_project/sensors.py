@@ -38,28 +38,31 @@ def loaded_files(warehouse_file: Path) -> dict[tuple[str, str], str]:
         return loaded_checksums(con)
 
 
-def run_request(changes, assets) -> dg.RunRequest:
+def run_request(changes, asset_graph, leave_out: dg.AssetSelection) -> dg.RunRequest:
     """One run for ``changes``: each changed source's loader (with ``year`` where one year of
-    a yearly source changed) and everything downstream of its raw tables."""
+    a yearly source changed) and everything downstream of its raw tables, with their checks
+    but ``leave_out`` (the freshness checks, which their own sensor evaluates), as the refresh
+    jobs. ``asset_graph`` is the definitions'."""
     plan = refresh_plan(changes)
     selection = dg.AssetSelection.assets()
     for source in plan:
         selection = selection | source_selection(source)
-    keys = sorted(selection.resolve(assets), key=lambda k: k.to_user_string())
+    selection = selection - leave_out
+    keys = sorted(selection.resolve(asset_graph), key=lambda k: k.to_user_string())
+    checks = sorted(selection.resolve_checks(asset_graph), key=lambda k: k.to_user_string())
     config = {f"load_{source}": {"config": {"year": year}}
               for source, year in plan.items() if year is not None}
     run_key = hashlib.sha256("\n".join(
         f"{c.source}\t{c.file}\t{c.sha256}" for c in changes).encode()).hexdigest()[:32]
     scope = ", ".join(s if y is None else f"{s} {y}" for s, y in plan.items())
-    return dg.RunRequest(run_key=run_key, asset_selection=keys,
+    return dg.RunRequest(run_key=run_key, asset_selection=keys, asset_check_keys=checks,
                          run_config={"ops": config} if config else {},
                          tags={"refresh/sources": scope,
                                "refresh/files": str(len(changes))})
 
 
-def raw_files_sensor(assets) -> dg.SensorDefinition:
-    """The sensor over the landing folder; ``assets`` are the definitions' assets, from which
-    each run's downstream selection is resolved."""
+def raw_files_sensor(leave_out: dg.AssetSelection) -> dg.SensorDefinition:
+    """The sensor over the landing folder; its runs leave out the checks ``leave_out``."""
 
     @dg.sensor(name=SENSOR_NAME, minimum_interval_seconds=60,
                target=dg.AssetSelection.all(),
@@ -80,6 +83,6 @@ def raw_files_sensor(assets) -> dg.SensorDefinition:
             return dg.SkipReason("no new or changed raw file")
         context.log.info("new or changed: " + ", ".join(
             f"{c.file} ({'new' if c.new else 'changed'})" for c in changes))
-        return run_request(changes, assets)
+        return run_request(changes, context.repository_def.asset_graph, leave_out)
 
     return raw_files_changed

@@ -41,7 +41,7 @@ def materialize(keys: list[str]) -> None:
     """Run ``keys`` in this process (``dagster_project.launch``; the run is recorded in the
     instance) and exit 0 when it succeeded, 1 otherwise."""
     print(f"a run of {', '.join(keys)}", flush=True)
-    sys.exit(0 if launch(Run(assets=tuple(keys))) else 1)
+    sys.exit(0 if launch(Run(assets=tuple(keys))).success else 1)
 
 
 def selection(study_name: str, table: str | None = None) -> list[str]:

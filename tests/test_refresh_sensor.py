@@ -11,6 +11,7 @@ import pytest
 from dagster_project.assets.raw import raw_table_key
 from dagster_project.assets.replication import SELECTION as REPLICATION
 from dagster_project.definitions import defs
+from dagster_project.jobs import REFRESH_ALL
 from dagster_project.resources import resources
 from dagster_project.sensors import SENSOR_NAME
 from support import YEARBOOK_2014, change_last_digit
@@ -30,6 +31,16 @@ def tick(warehouse, raw_dir, instance, cursor=None) -> dg.SensorExecutionData:
         instance=instance, cursor=cursor, definitions=defs,
         resources=resources(warehouse.db, raw_dir, warehouse.publish_dir))
     return defs.resolve_sensor_def(SENSOR_NAME).evaluate_tick(context)
+
+
+def refresh_checks_of(assets: set[dg.AssetKey]) -> set[dg.AssetCheckKey]:
+    """The checks of ``assets`` that the refresh_all job runs (no freshness check), checked
+    not to be all of their checks."""
+    every = {k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key in assets}
+    checks = {k for k in defs.resolve_job_def(REFRESH_ALL).asset_layer.asset_graph
+              .asset_check_keys if k.asset_key in assets}
+    assert checks and {k.name for k in every - checks} == {"freshness_check"}
+    return checks
 
 
 def downstream_of(*tables: str) -> set[dg.AssetKey]:
@@ -73,6 +84,11 @@ def test_changed_yearbook_file_reloads_its_year_and_what_depends_on_it(warehouse
         sensor = defs.resolve_sensor_def(SENSOR_NAME)
         job = defs.resolve_job_def(sensor.job_name).get_subset(asset_selection=selected)
         dg.validate_run_config(job, request.run_config)
+        # the checks of the selection, as a refresh runs them: the freshness checks are left
+        # to their own sensor
+        assert set(request.asset_check_keys) == refresh_checks_of(selected)
+        assert dg.AssetCheckKey(dg.AssetKey(["marts", "city_year"]), "integrity_city_year") \
+            in request.asset_check_keys
 
         # The same change seen again gives the same run key: the daemon starts it once.
         again = tick(warehouse, landing, instance, data.cursor)
@@ -103,6 +119,7 @@ def test_a_note_in_a_yearly_folder_is_not_a_change(warehouse, landing):
 
 def test_refresh_of_what_changed(warehouse, landing):
     """`make refresh CHANGED=1`: the sensor's run, from the command line."""
+    from dagster_project.launch import reconstructable
     from dagster_project.refresh import TAGS, changed_command
 
     assert changed_command(warehouse.db, landing) is None
@@ -111,3 +128,8 @@ def test_refresh_of_what_changed(warehouse, landing):
     assert {dg.AssetKey.from_user_string(k) for k in run.assets} == downstream_of("city_yearbook")
     assert run.run_config == {"ops": {"load_city_yearbook": {"config": {"year": 2014}}}}
     assert run.job is None and run.tags == TAGS
+    checks = refresh_checks_of(downstream_of("city_yearbook"))
+    assert {dg.AssetCheckKey.from_user_string(k) for k in run.checks} == checks
+    job = reconstructable(run).get_definition()         # the job `launch` executes
+    assert job.asset_selection == downstream_of("city_yearbook")
+    assert job.asset_check_selection == checks
