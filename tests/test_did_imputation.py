@@ -155,3 +155,17 @@ def test_leave_out_residuals_fall_back_to_the_whole_group_when_alone():
     out = did_imputation.leave_out_residuals(effects, np.array(["a", "a", "a", "b"]),
                                              np.array([1, 1, 2, 3]))
     np.testing.assert_allclose(out, [1 - 5, 3 - 5, 5 - 2, 0.0])
+
+
+def test_bjs_pretrend_needs_two_treated_units_before_the_earliest_lead(panel):
+    """With unit effects, only a treated unit observed untreated before the window's earliest
+    lead anchors the leads' level: with one such unit the test is not reported."""
+    early = (panel["period"] - panel["cohort"]) < -3
+    anchors = panel.loc[early, "unit"].unique()
+    full = estimators.estimate(panel, _spec(("unit", "period"), True))[0].statistics
+    assert full["bjs_pretrend_anchor_units"] == len(anchors) >= 2
+    assert np.isfinite(full["bjs_pretrend_p"])
+    one = panel[~early | (panel["unit"] == anchors[0])]
+    stats = estimators.estimate(one, _spec(("unit", "period"), True))[0].statistics
+    assert stats["bjs_pretrend_anchor_units"] == 1 and stats["bjs_pretrend_leads"] == 3
+    assert "bjs_pretrend_f" not in stats and "bjs_pretrend_p" not in stats

@@ -35,7 +35,9 @@ G - 1 degrees of freedom: ``pretrend_f``, ``pretrend_p``, the joint test of the 
 own leads (the second stage's coefficients below the reference), and BJS's test
 ``bjs_pretrend_f``, ``bjs_pretrend_p``: on the untreated observations only, the outcome on the
 fixed effects, the controls and dummies for the -window[0] periods before adoption (event
-times -1 to window[0], unbinned), the leads tested jointly with the spec's clustered variance;
+times -1 to window[0], unbinned), the leads tested jointly with the spec's clustered variance
+(not reported when, with unit fixed effects, fewer than two treated units have an untreated
+observation before the earliest lead: ``bjs_pretrend_anchor_units`` counts them);
 and the Rambachan-Roth sensitivity of the event study (its options and frame are the TWFE
 event study's, :func:`.event_study.sensitivity`). Otherwise one pooled ATT on the treatment
 indicator.
@@ -60,6 +62,7 @@ from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov, wald
 RESIDUAL = "_imputation_residual"
 LSQR_TOL = 1e-10   # pyfixest recovers fixed effects by lsqr; its default 1e-6 shows in the 4th digit
 LABEL = "Imputation DID"
+MIN_ANCHOR_UNITS = 2   # treated units that must anchor the leads of BJS's pre-trend test
 
 
 class Options(event_study.Sensitivity):
@@ -158,7 +161,10 @@ def leave_out_residuals(effects: np.ndarray, groups: np.ndarray, clusters: np.nd
 
 def bjs_pretrend(data: pd.DataFrame, spec: Spec, untreated: np.ndarray) -> dict[str, float]:
     """BJS's pre-trend test (module doc): the leads' joint F and p on G - 1 degrees of
-    freedom, and how many leads (none: {})."""
+    freedom, how many leads (none: {}) and how many treated units anchor them. With unit fixed
+    effects, only a treated unit with an untreated observation before the earliest lead tells
+    the leads' level from its own; with fewer than two such units that direction of the
+    clustered variance rests on one cluster, so F and p are not reported."""
     lo, _ = timing.window(spec)
     rel = data[timing.period(spec)].astype(float) - data[timing.cohort(spec)].astype(float)
     sub = data[untreated].reset_index(drop=True)
@@ -166,20 +172,24 @@ def bjs_pretrend(data: pd.DataFrame, spec: Spec, untreated: np.ndarray) -> dict[
     leads = {f"lead_{-k}": (rel == k).astype(float) for k in range(lo, 0) if (rel == k).any()}
     if not leads:
         return {}
+    unit = timing.unit(spec)
+    anchors = sub.loc[rel < lo, unit].nunique()
+    out = {"bjs_pretrend_leads": float(len(leads)), "bjs_pretrend_anchor_units": float(anchors)}
+    if unit in spec.fixed_effects and anchors < MIN_ANCHOR_UNITS:
+        return out
     sub = sub.assign(**leads)
     rhs = " + ".join([*leads, *spec.control_vars])
     fe = " + ".join(spec.fixed_effects)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = pf.feols(f"{spec.outcome} ~ {rhs}" + (f" | {fe}" if fe else ""), data=sub,
-                         vcov={"CRV1": spec.cluster or timing.unit(spec)})
+                         vcov={"CRV1": spec.cluster or unit})
     clusters = pyfixest_model.n_clusters(model)
     w = wald_test(model.coef(), pd.DataFrame(pyfixest_model.vcov(model),
                                              index=model.coef().index,
                                              columns=model.coef().index),
                   list(leads), clusters - 1)
-    return {"bjs_pretrend_f": w["f"], "bjs_pretrend_p": w["p"],
-            "bjs_pretrend_leads": float(w["k"])}
+    return {**out, "bjs_pretrend_f": w["f"], "bjs_pretrend_p": w["p"]}
 
 
 def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
