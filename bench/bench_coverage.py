@@ -9,7 +9,8 @@ files. It prints:
 
 - for each study and target (the targets of ``bench_studies.TARGETS``, stated by the seed's
   truth file), the share of seeds whose 95% CI holds the target, the mean estimate minus the
-  target and the ratio of the mean standard error to the estimates' spread across seeds;
+  target and the ratio of the mean standard error to the spread of estimate minus target
+  across seeds (each seed's world has a target of its own);
 - with ``--null``, on the S001 null variant of every seed (no pilot-zone effect planted), each
   test's rejection rate at 5%: the DID coefficients of the target tables and the mechanisms,
   the event studies' pre-trend tests and the randomization test of the placebo.
@@ -19,7 +20,8 @@ off (it gives p-values, not the CIs measured here), so each seed costs the data 
 fits only.
 
     .venv/bin/python bench/bench_coverage.py [--seeds 50] [--first-seed 1]
-        [--studies s000 s001 s002 s004] [--null] [--work DIR]
+        [--studies s000 s001 s002 s004] [--null] [--work DIR] [--json FILE]
+    .venv/bin/python bench/bench_coverage.py --summarize FILE [FILE ...]
 """
 from __future__ import annotations
 
@@ -144,15 +146,17 @@ def summary(results: pd.DataFrame) -> tuple[str, str]:
     planted = results[results["variant"] == "planted"]
     cover = []
     for (study, target), g in planted.groupby(["study", "target"], sort=False):
-        spread = g["estimate"].std()
+        error = g["estimate"] - g["value"]       # each seed's world has its own target
+        spread = error.std()
         cover.append([study.upper(), target, len(g), f"{100 * g['covered'].mean():.0f}%",
-                      f"{(g['estimate'] - g['value']).mean():+.3g}",
+                      f"{error.mean():+.3g}",
                       f"{g['se'].mean() / spread:.2f}" if spread > 0 else "-"])
     null = results[results["variant"] == "null"]
     reject = [[target, len(g), f"{100 * (g['p'] < 0.05).mean():.0f}%"]
               for target, g in null.groupby("target", sort=False)]
     return (tabulate(cover, headers=["study", "target", "seeds", "95% CI coverage",
-                                     "mean estimate − target", "mean s.e. / sd of estimates"],
+                                     "mean estimate − target",
+                                     "mean s.e. / sd of estimate − target"],
                      tablefmt="github", disable_numparse=True),
             tabulate(reject, headers=["S001 null variant: test", "seeds", "rejects at 5%"],
                      tablefmt="github", disable_numparse=True) if reject else "")
@@ -166,7 +170,14 @@ def main() -> None:
     ap.add_argument("--null", action="store_true", help="also the S001 null variant")
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     ap.add_argument("--json", type=Path, help="write every seed's rows here as well")
+    ap.add_argument("--summarize", type=Path, nargs="+", metavar="JSON",
+                    help="only print the tables of rows written by --json (several runs' files "
+                         "together, e.g. seeds run in parts)")
     args = ap.parse_args()
+    if args.summarize:
+        results = [row for path in args.summarize for row in json.loads(path.read_text())]
+        print("\n\n".join(summary(pd.DataFrame(results))))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         results = []
