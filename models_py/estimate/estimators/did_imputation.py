@@ -93,11 +93,11 @@ def prepare(mart: pd.DataFrame, spec: Spec, inputs: dict) -> pd.DataFrame:
 
 def first_stage_design(data: pd.DataFrame, controls: list[str], fixed_effects: list[str],
                        untreated: np.ndarray) -> sparse.csr_matrix:
-    """Sparse X1: the controls, every level of the first fixed effect and of the others every
-    level but one, and of the second, every level but one per connected part of the untreated
-    observations' graph of first and second levels (:func:`redundant_levels`: the two sets of
-    dummies then share no column sum, as unit and region-by-period effects share one per
-    region); a constant without fixed effects. Of full column rank on the untreated rows for
+    """Sparse X1: the controls and the fixed-effect dummies: every level of the first fixed
+    effect; of the second, every level but one per connected part of the untreated
+    observations' graph linking first and second levels (:func:`redundant_levels`: unit and
+    region-by-period effects, say, make one part per region); of the others, every level but
+    the first. A constant without fixed effects. Of full column rank on the untreated rows for
     up to two fixed effects."""
     blocks = [sparse.csr_matrix(data[controls].to_numpy(float))] if controls else []
     n = len(data)
@@ -107,9 +107,12 @@ def first_stage_design(data: pd.DataFrame, controls: list[str], fixed_effects: l
     for k, level in enumerate(codes):
         dummies = sparse.csr_matrix((np.ones(n), (np.arange(n), level)),
                                     shape=(n, level.max() + 1))
-        drop = (redundant_levels(codes[0], level, untreated) if k == 1
-                else np.array([0]) if k else np.array([], int))
-        blocks.append(dummies[:, np.setdiff1d(np.arange(dummies.shape[1]), drop)])
+        if k == 1:
+            dummies = dummies[:, np.setdiff1d(np.arange(dummies.shape[1]),
+                                              redundant_levels(codes[0], level, untreated))]
+        elif k > 1:
+            dummies = dummies[:, 1:]
+        blocks.append(dummies)
     return sparse.hstack(blocks, format="csr")
 
 
