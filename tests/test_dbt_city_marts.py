@@ -177,6 +177,14 @@ ENTROPY_EXAMPLE = (
     "{'dimension': 'd', 'name': 'b', 'direction': 'negative'}]) }}")
 
 
+# The integrity tests' range of an entropy index: 1 + shift rounded up by one unit in the last
+# place (a province at the maximum of every indicator) is in it, beyond it is not.
+RANGE_EXAMPLE = (
+    "select x, {{ entropy_index_in_range('x') }} as in_range, "
+    "x <= 1 + {{ var('entropy_shift') }} as plain_bound from (values (0.0001::double, 1), "
+    "(1.0001000000000002, 2), (1.0002, 3), (0.00005, 4)) as example (x, k) order by k")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def handmade_runs(tmp_path_factory):
     """Starts the hand-made build (models and seeds; the data tests run on the small default)
@@ -187,9 +195,12 @@ def handmade_runs(tmp_path_factory):
     build = start_dbt(HANDMADE_BUILD, db, work / "build")
     show = start_dbt(["show", "--inline", ENTROPY_EXAMPLE, "--output", "json", "--log-format",
                       "json", "--quiet", "--limit", "10"], work / "empty.duckdb", work / "show")
-    runs = {"db": db, "build": build, "show": show}
+    in_range = start_dbt(["show", "--inline", RANGE_EXAMPLE, "--output", "json", "--log-format",
+                          "json", "--quiet", "--limit", "10"], work / "empty.duckdb",
+                         work / "range")
+    runs = {"db": db, "build": build, "show": show, "range": in_range}
     yield runs
-    for proc in (build, show):
+    for proc in (build, show, in_range):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
@@ -275,6 +286,15 @@ def test_entropy_weights_on_a_worked_example(handmade_runs):
     assert rows["a"]["weight"] == pytest.approx(0.5371515, abs=1e-7)
     assert rows["b"]["weight"] == pytest.approx(0.4628485, abs=1e-7)
     assert (rows["a"]["min_value"], rows["a"]["max_value"], rows["a"]["n_obs"]) == (1.0, 4.0, 3)
+
+
+def test_an_index_at_its_maximum_is_in_range_up_to_rounding(handmade_runs):
+    out = finish(handmade_runs["range"])
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    rows = json.loads(next(line["data"]["preview"] for line in lines
+                           if "preview" in line.get("data", {})))
+    assert [r["in_range"] for r in rows] == [True, True, False, False]
+    assert rows[1]["plain_bound"] is False      # the rounding the range allows for
 
 
 def test_theil_and_cv_of_a_three_city_province(handmade):

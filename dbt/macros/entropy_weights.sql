@@ -187,3 +187,11 @@ select
 from standardized
 cross join fitted
 {%- endmacro %}
+
+{# The condition that an entropy index (or a sub-index) lies in its range [shift, 1 + shift],
+   for the models' integrity tests: a row at the maximum of every indicator scores 1 + shift
+   up to the rounding of the weighted sum, so the upper bound allows 1e-9 beyond it. #}
+{% macro entropy_index_in_range(column, shift=none) -%}
+{%- set shift = var('entropy_shift') if shift is none else shift -%}
+{{ column }} between {{ shift }} - 1e-9 and 1 + {{ shift }} + 1e-9
+{%- endmacro %}
