@@ -5,6 +5,8 @@ an estimate differs from what the truth file says it targets by noise only:
   on the development level whose trends the outcome follows (the exclusion restriction);
 - S001's resilience components, without the pilot zones, rise by the same amount in every city,
   not in proportion to the city's level (parallel trends of the DID designs and of the IV);
+  five of them do not yet (``LEANING``: expected failures, with what each adds to the null
+  variant's estimate);
 - S000's within-province dispersion of GDP per capita moves only with the planted convergence:
   the world the truth compares with keeps every city's base-year deviation.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from models_py import reference
 from models_py.generate import city_world, digital_infrastructure, resilience_index
@@ -43,20 +46,38 @@ def test_1984_telephones_do_not_follow_development():
     assert pilot > 0.4     # the first stage stays
 
 
-def test_resilience_components_rise_alike_in_every_city_without_the_pilot_zones():
+# Components whose rise, without the pilot zones, still grows with their level, and what each
+# adds to the TWFE slope of the reference index on the S001 null variant (generator-side split
+# of the index into its weighted components, small scale, seeds 1-20: +0.011 in all, s.e.
+# 0.0076; the coverage bench's null variant rejects at 5% on 20-30% of seeds). Patents are
+# multiplied by exp(0.5 x digital infrastructure); savings and retail scale with GDP per
+# capita, which grows at about the same log rate everywhere; the tertiary / secondary ratio
+# comes from logistic shares.
+LEANING = {"patents_per_10k": 4.2e-3, "savings_per_capita": 2.0e-3, "retail_per_capita": 1.7e-3,
+           "gdp_per_capita": 1.6e-3, "tertiary_to_secondary": 1.2e-3}
+
+
+@pytest.fixture(scope="module")
+def null_components() -> pd.DataFrame:
     sc = get_scale("small")
     world = city_world.build_city_world(sc, city_latent(sc.city_ids, SEED), SEED, s001_null=True)
+    return resilience_index.resilience_components(world.panel).set_index(["city_id", "year"])
+
+
+@pytest.mark.parametrize("name", [
+    "students_per_10k", "beds_per_10k", "loans_to_gdp",
+    *(pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=(
+        f"{name} rises with its level: it adds {share:+.1e} to the S001 null variant's TWFE "
+        "slope of the index (module's LEANING)"))) for name, share in LEANING.items())])
+def test_resilience_components_rise_alike_in_every_city_without_the_pilot_zones(
+        null_components, name):
     first, last = city_world.s001_years()
-    comp = resilience_index.resilience_components(world.panel).set_index(["city_id", "year"])
-    # patents rise only with S000's planted digital infrastructure, in logs (its mechanism);
-    # the coverage of unemployment insurance rises with each city's urban employment share
-    for name in ("students_per_10k", "beds_per_10k", "loans_to_gdp"):
-        wide = comp[name].unstack("year")
-        level, rise = wide[first], wide[last] - wide[first]
-        beta, _ = slope_t(rise.to_numpy(), level.to_numpy(), np.empty((len(level), 0)))
-        # growth in proportion to the level would give exp(growth * years) - 1, 0.3 to 0.5
-        # here; a common national rise gives about 0
-        assert abs(beta) < 0.2, f"{name}: the rise grows with the level ({beta:.2f})"
+    wide = null_components[name].unstack("year")
+    level, rise = wide[first], wide[last] - wide[first]
+    beta, _ = slope_t(rise.to_numpy(), level.to_numpy(), np.empty((len(level), 0)))
+    # growth in proportion to the level would give exp(growth * years) - 1, 0.3 to 1.6 here;
+    # a common national rise gives about 0
+    assert abs(beta) < 0.2, f"{name}: the rise grows with the level ({beta:.2f})"
 
 
 def test_within_province_deviations_move_only_with_the_convergence():

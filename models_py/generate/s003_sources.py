@@ -216,6 +216,8 @@ def build_hsr(cities: pd.DataFrame, pop: np.ndarray, rng, full: bool) -> HsrNetw
         for _ in pieces[1:]:
             nxt = dates[-1] + dt.timedelta(days=int(rng.integers(150, 800)))
             dates.append(min(nxt, dt.date(HSR_LAST_YEAR, 12, 28)))
+        if dates[-1] <= dates[0]:   # opened too late in the last year for a later stage
+            pieces, dates = [names], [opened]
         for piece, when in zip(pieces, dates):
             stages.append(HsrStage(name, when, piece))
     stages.sort(key=lambda s: (s.opened, s.line))
