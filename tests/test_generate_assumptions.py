@@ -49,7 +49,7 @@ def test_1984_telephones_do_not_follow_development():
 # Components whose rise, without the pilot zones, still grows with their level, and what each
 # adds to the TWFE slope of the reference index on the S001 null variant (generator-side split
 # of the index into its weighted components, small scale, seeds 1-20: +0.011 in all, s.e.
-# 0.0076; the coverage bench's null variant rejects at 5% on 20-30% of seeds). Patents are
+# 0.0076; the coverage bench's null variant rejects at 5% on 18-22% of 50 seeds). Patents are
 # multiplied by exp(0.5 x digital infrastructure); savings and retail scale with GDP per
 # capita, which grows at about the same log rate everywhere; the tertiary / secondary ratio
 # comes from logistic shares.
