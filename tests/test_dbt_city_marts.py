@@ -170,6 +170,19 @@ def write_handmade_raw(db: Path) -> None:
         con.executemany("INSERT INTO raw.asif_firm_year VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", firms)
 
 
+def start_show(sql: str, work: Path) -> subprocess.Popen:
+    """`dbt show` of the inline query ``sql`` (the project's macros at hand), its rows as JSON."""
+    return start_dbt(["show", "--inline", sql, "--output", "json", "--log-format", "json",
+                      "--quiet", "--limit", "10"], work / "empty.duckdb", work)
+
+
+def shown_rows(proc: subprocess.Popen) -> list[dict]:
+    """The rows a :func:`start_show` printed, once it has finished."""
+    lines = [json.loads(line) for line in finish(proc).splitlines() if line.startswith("{")]
+    return json.loads(next(line["data"]["preview"] for line in lines
+                           if "preview" in line.get("data", {})))
+
+
 # The entropy macro on a 3 x 2 example: a positive (1, 2, 4), b negative (10, 30, 20).
 ENTROPY_EXAMPLE = (
     "{{ entropy_weights('(select * from (values (1.0, 10.0), (2.0, 30.0), (4.0, 20.0)) "
@@ -193,11 +206,8 @@ def handmade_runs(tmp_path_factory):
     db = work / "wh.duckdb"
     write_handmade_raw(db)
     build = start_dbt(HANDMADE_BUILD, db, work / "build")
-    show = start_dbt(["show", "--inline", ENTROPY_EXAMPLE, "--output", "json", "--log-format",
-                      "json", "--quiet", "--limit", "10"], work / "empty.duckdb", work / "show")
-    in_range = start_dbt(["show", "--inline", RANGE_EXAMPLE, "--output", "json", "--log-format",
-                          "json", "--quiet", "--limit", "10"], work / "empty.duckdb",
-                         work / "range")
+    show = start_show(ENTROPY_EXAMPLE, work / "show")
+    in_range = start_show(RANGE_EXAMPLE, work / "range")
     runs = {"db": db, "build": build, "show": show, "range": in_range}
     yield runs
     for proc in (build, show, in_range):
@@ -272,10 +282,7 @@ def test_small_default_builds_and_the_marts_measure_what_was_planted(warehouse):
 # --- hand-made inputs ------------------------------------------------------------------------
 
 def test_entropy_weights_on_a_worked_example(handmade_runs):
-    out = finish(handmade_runs["show"])
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    preview = next(line["data"]["preview"] for line in lines if "preview" in line.get("data", {}))
-    rows = {r["indicator"]: r for r in json.loads(preview)}
+    rows = {r["indicator"]: r for r in shown_rows(handmade_runs["show"])}
     # a (positive): x' = (0, 1/3, 1) + 0.0001;  b (negative): x' = (30 - b) / 20 = (1, 0, 1/2)
     # + 0.0001.  p = x' / sum x';  e = -sum(p ln p) / ln 3:
     #   a: p = (0.0000750, 0.2500063, 0.7499188), e_a = 0.5125751
@@ -289,10 +296,7 @@ def test_entropy_weights_on_a_worked_example(handmade_runs):
 
 
 def test_an_index_at_its_maximum_is_in_range_up_to_rounding(handmade_runs):
-    out = finish(handmade_runs["range"])
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    rows = json.loads(next(line["data"]["preview"] for line in lines
-                           if "preview" in line.get("data", {})))
+    rows = shown_rows(handmade_runs["range"])
     assert [r["in_range"] for r in rows] == [True, True, False, False]
     assert rows[1]["plain_bound"] is False      # the rounding the range allows for
 
