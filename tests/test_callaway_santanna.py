@@ -114,15 +114,3 @@ def test_uniform_band_is_seeded_wider_than_pointwise_and_covers_jointly():
     # 60 panels: a 95% band covers all four jointly in 57 on average; 51 or fewer has
     # probability below 0.5%
     assert sum(covered) >= 52, sum(covered)
-
-
-def test_two_way_clustered_variance_combines_the_one_way_ones():
-    rng = np.random.default_rng(3)
-    psi = rng.normal(size=(200, 2))
-    a, b = rng.integers(0, 15, 200), rng.integers(0, 12, 200)
-    both = pd.factorize(pd.Series(a).astype(str) + "_" + pd.Series(b).astype(str))[0]
-    np.testing.assert_allclose(cs.variance(psi, [a, b]),
-                               cs.variance(psi, [a]) + cs.variance(psi, [b])
-                               - cs.variance(psi, [both]), atol=1e-15)
-    # clusters of one unit each are the unclustered variance
-    np.testing.assert_allclose(cs.variance(psi, [np.arange(200)]), cs.variance(psi), atol=1e-15)

@@ -117,13 +117,16 @@ def test_the_truths_estimators_are_the_studys(s002):
         coef(rows, "baseline", 3, "treated")["estimate"], rel=1e-6)
 
 
-def test_standard_errors_are_two_way_clustered_by_the_pair_cities(s002):
+def test_standard_errors_are_dyadic_robust_by_the_pair_cities(s002):
     rows = s002["rows"]
-    assert (rows["vcov"] == "CRV1 by city_a+city_b").all()
-    cities = pd.unique(pd.concat([s002["mart"]["city_a"], s002["mart"]["city_b"]]))
-    assert (rows["n_clusters"] <= len(cities)).all()
+    assert (rows["vcov"] == "dyadic-robust by city_a and city_b").all()
+    sample = s002["mart"].query(f"ties_base_percentile >= {s002['threshold']}")
+    cities = pd.unique(pd.concat([sample["city_a"], sample["city_b"]]))
+    baseline = rows[(rows["table"] == "baseline") & (rows["kind"] == "ols")]
+    assert (baseline["n_clusters"] == len(cities)).all()     # every city, as a or as b
     md = (s002["publish"] / "baseline.md").read_text(encoding="utf-8")
-    assert "Standard errors clustered by both cities of the pair (two-way)" in md
+    assert ("Standard errors clustered by city, dyadic-robust (any two pairs that share a "
+            "city) in parentheses.") in md
 
 
 def test_policy_tool_intensities_count_the_keywords_of_the_texts(warehouse, s002):

@@ -29,12 +29,12 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from models_py import lineage, source_code
 from models_py.estimate import estimators, figures
 from models_py.estimate.estimators.timing import Panel
-from models_py.estimate.study import sample_columns
+from models_py.estimate.study import clustering, sample_columns
 
 SpecField = Literal["kind", "outcome", "regressors", "controls", "fixed_effects", "cluster",
                     "sample", "label", "options", "mart"]
@@ -60,10 +60,16 @@ class SpecFields(_Strict):
     regressors: list[str] | None = None
     controls: list[str] | None = None       # control groups (the study's control_groups)
     fixed_effects: list[str] | None = None
-    cluster: str | None = None              # "a+b": two-way; "": heteroskedasticity-robust
+    cluster: str | None = None              # study.clustering: "", a, a+b, dyadic(a, b)
     sample: str | None = None               # pandas query over the mart
     options: dict[str, Any] | None = None   # checked against the kind's Options per spec
     mart: str | None = None                 # the relation, when not the study's mart
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_grammar(cls, value: str | None) -> str | None:
+        clustering(value or "")           # a ValueError names the value and the forms
+        return value
 
 
 class Column(SpecFields):
@@ -343,7 +349,7 @@ def _spec_problems(study, spec, path: Path) -> list[str]:
     derived = [c for c in every if c not in read]
     split = lambda names, sep: [p.strip() for n in names for p in n.split(sep) if p]  # noqa: E731
     by_key = {"outcome": [spec.outcome], "regressors": split(spec.regressors, ":"),
-              "fixed_effects": list(spec.fixed_effects), "cluster": split([spec.cluster], "+"),
+              "fixed_effects": list(spec.fixed_effects), "cluster": list(spec.clustering.columns),
               **{f"control_groups.{g}": study.control_groups.get(g, []) for g in spec.controls}}
     by_key["sample"] = sample_columns(spec.sample)
     named = {n for names in by_key.values() for n in names}

@@ -6,9 +6,40 @@ builds them from a study file; the estimator kinds, the renderers and the figure
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass, field
 
 from models_py import lineage
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """What a spec's ``cluster`` asks of its standard errors: ``kind`` "none"
+    (heteroskedasticity-robust), "one-way", "two-way" (``a+b``: Cameron, Gelbach and Miller)
+    or "dyadic" (``dyadic(a, b)``: rows are pairs of members a and b, and every two rows that
+    share a member, in either role, may be correlated: Cameron and Miller's dyadic-robust
+    variance); ``columns`` the cluster variables."""
+    kind: str
+    columns: tuple[str, ...]
+
+
+_DYADIC = re.compile(r"dyadic\(\s*(\w+)\s*,\s*(\w+)\s*\)")
+
+
+def clustering(cluster: str) -> Clustering:
+    """Parse a ``cluster`` value: "" (none), ``a``, ``a+b`` or ``dyadic(a, b)``; anything else
+    is a ValueError naming it."""
+    text = (cluster or "").strip()
+    if not text:
+        return Clustering("none", ())
+    dyadic = _DYADIC.fullmatch(text)
+    if dyadic:
+        return Clustering("dyadic", dyadic.groups())
+    names = tuple(n.strip() for n in text.split("+"))
+    if len(names) > 2 or not all(n.isidentifier() for n in names):
+        raise ValueError(f"cluster {cluster!r}: expected a column, two joined by '+' (two-way) "
+                         f"or dyadic(a, b) (pairs of members a and b)")
+    return Clustering("one-way" if len(names) == 1 else "two-way", names)
 
 
 @dataclass(frozen=True)
@@ -22,7 +53,7 @@ class Spec:
     controls: tuple[str, ...]            # control groups, e.g. ("city1", "city2")
     control_vars: tuple[str, ...]        # the variables of those groups
     fixed_effects: tuple[str, ...]
-    cluster: str                         # CRV1 cluster variable, "a+b" two-way; "" = HC1
+    cluster: str                         # see clustering(); "" = HC1
     sample: str                          # pandas query; "" = all rows
     label: str
     mart: str = ""                       # the relation the spec is estimated on
@@ -38,16 +69,25 @@ class Spec:
         return f"{self.outcome} ~ {rhs}" + (f" | {fe}" if fe else "")
 
     @property
+    def clustering(self) -> Clustering:
+        return clustering(self.cluster)
+
+    @property
     def vcov(self) -> dict | str:
-        """pyfixest's vcov argument: CRV1 by the cluster variable(s), else HC1."""
-        return {"CRV1": self.cluster} if self.cluster else "hetero"
+        """pyfixest's vcov argument: CRV1 by the cluster variable(s), else HC1. A dyadic spec
+        is fitted clustered by its first member (``ols.feols`` then replaces the covariance
+        with the dyadic-robust one)."""
+        c = self.clustering
+        if c.kind == "none":
+            return "hetero"
+        return {"CRV1": c.columns[0] if c.kind == "dyadic" else self.cluster}
 
     @property
     def variables(self) -> list[str]:
         """Mart columns of the formula, fixed effects and cluster (interaction terms and two-way
         clusters split)."""
         names = [self.outcome, *self.regressors, *self.control_vars, *self.fixed_effects,
-                 *self.cluster.split("+"), *self.complete]
+                 *self.clustering.columns, *self.complete]
         return list(dict.fromkeys(v.strip() for n in names if n for v in n.split(":")))
 
 

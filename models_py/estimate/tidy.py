@@ -34,6 +34,9 @@ COLUMNS = ["study", "table", "column", "kind", "label", "outcome", "term", "even
            "audit"]
 # A spec's status in its rows: estimated, or not estimable (one row, no term, the reason).
 ESTIMATED, NOT_ESTIMABLE = "estimated", "not_estimable"
+# How a result row names its variance, by the spec's clustering kind (study.clustering).
+VCOV = {"none": "HC1", "one-way": "CRV1 by {}", "two-way": "CRV1 by {}",
+        "dyadic": "dyadic-robust by {1} and {2}"}
 STATISTIC_COLUMNS = ["study", "table", "column", "statistic", "value"]
 
 # pyfixest names the levels of i(var, ref=r) "C(var, contr.treatment(base=r))[T.k]" or
@@ -130,7 +133,7 @@ def _spec_fields(spec: Spec) -> dict:
     return {"study": spec.study, "table": spec.table, "column": spec.column, "kind": spec.kind,
             "label": spec.label, "outcome": spec.outcome,
             "fixed_effects": "+".join(spec.fixed_effects), "controls": "+".join(spec.controls),
-            "vcov": f"CRV1 by {spec.cluster}" if spec.cluster else "HC1",
+            "vcov": VCOV[spec.clustering.kind].format(spec.cluster, *spec.clustering.columns),
             "cluster": spec.cluster, "sample": spec.sample or "all",
             "meta": json.dumps(spec.meta, sort_keys=True, default=str), "audit": None}
 

@@ -160,10 +160,15 @@ def check_estimable(data: pd.DataFrame, spec: Spec) -> None:
                 raise NotEstimable(f"{part} does not vary in sample {spec.sample or 'all'!r} "
                                    f"(every row is {data[part].iloc[0]})")
     needed = clusters_needed(spec)
-    for cluster in filter(None, spec.cluster.split("+") if spec.kind != "vif" else []):
-        if cluster in data.columns and data[cluster].nunique() < needed:
-            raise NotEstimable(f"too few clusters: {data[cluster].nunique()} values of "
-                               f"{cluster} for {needed - 1} coefficients (a clustered variance "
+    c = spec.clustering
+    groups = [c.columns] if c.kind == "dyadic" else [(n,) for n in c.columns]
+    for names in groups if spec.kind != "vif" else []:
+        if not set(names) <= set(data.columns):
+            continue
+        count = pd.unique(data[list(names)].to_numpy().ravel()).size
+        if count < needed:
+            raise NotEstimable(f"too few clusters: {count} values of {' and '.join(names)} "
+                               f"for {needed - 1} coefficients (a clustered variance "
                                f"of k coefficients needs at least k + 1 clusters)")
 
 

@@ -19,7 +19,8 @@ Each ATT(g, t) comes with its influence function over the units, so that every a
 (``simple``, ``group``, ``dynamic`` event time, ``calendar``, weighted by cohort size with the
 weights' own estimation error) and the joint pre-test of the pre-period ATT(g, t) get analytical
 standard errors: the variance of a mean of influence functions, summed within clusters when
-the spec clusters by a variable coarser than the unit (two-way: V_a + V_b - V_ab). The uniform
+the spec clusters by a variable coarser than the unit (one-way, two-way or dyadic: the meats
+of :mod:`.variance`). The uniform
 (simultaneous) 95% band of the event-time effects takes its critical value from a multiplier
 bootstrap (Mammen weights drawn per cluster of the spec's first cluster variable, ``reps``
 draws from ``seed``). The panel is balanced first: units missing the outcome or a covariate
@@ -46,6 +47,7 @@ from pydantic import Field
 from scipy import stats as sps
 
 from models_py.estimate.estimators import timing
+from models_py.estimate.estimators.variance import Codes, cluster_codes, meat
 from models_py.estimate.estimators.errors import NotEstimable
 from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, inferred_terms, wald_test
@@ -253,27 +255,18 @@ def att_gt(panel: WidePanel, control_group: str = "never_treated", method: str =
 
 # ------------------------------------------------------------------------------ inference
 
-def variance(influence: np.ndarray, clusters: list[np.ndarray] | None = None) -> np.ndarray:
+UNCLUSTERED = Codes("none", ())
+SE_FLOOR = 1e-8   # a clustered variance below this share of the unclustered one is not one
+
+
+def variance(influence: np.ndarray, clusters: Codes | None = None) -> np.ndarray:
     """Covariance of the estimates whose influence functions are the columns of ``influence``
-    (units x k): sum over units of psi psi' / n^2, or with psi summed within the clusters of
-    one code array, or two (V_a + V_b - V_ab)."""
-    n = len(influence)
-
-    def within(codes: np.ndarray) -> np.ndarray:
-        sums = np.zeros((codes.max() + 1, influence.shape[1]))
-        np.add.at(sums, codes, influence)
-        return sums.T @ sums / n ** 2
-
-    if not clusters:
-        return influence.T @ influence / n ** 2
-    if len(clusters) == 1:
-        return within(clusters[0])
-    both = pd.factorize(pd.Series(clusters[0]).astype(str) + "_"
-                        + pd.Series(clusters[1]).astype(str))[0]
-    return within(clusters[0]) + within(clusters[1]) - within(both)
+    (units x k): the :func:`.variance.meat` of psi over the units' clusters (sum over units of
+    psi psi' without) / n^2."""
+    return meat(influence, clusters or UNCLUSTERED) / len(influence) ** 2
 
 
-def pretest(gt: GroupTime, clusters: list[np.ndarray] | None = None) -> dict[str, float]:
+def pretest(gt: GroupTime, clusters: Codes | None = None) -> dict[str, float]:
     """Wald test that every pre-period ATT(g, t) is zero (the reference cells excluded):
     W, its chi-squared p-value and the number of restrictions."""
     pre = ((gt.table["time"] < gt.table["group"]) & (gt.table["time"] != gt.table["base"])
@@ -377,13 +370,15 @@ def aggregate(gt: GroupTime, kind: str, min_e: float = -np.inf, max_e: float = n
     return Aggregation(elements, influence, att, inf)
 
 
-def standard_errors(influence: np.ndarray, clusters: list[np.ndarray] | None = None
-                    ) -> np.ndarray:
+def standard_errors(influence: np.ndarray, clusters: Codes | None = None) -> np.ndarray:
     """The standard errors of the estimates with these influence functions (columns); NaN
-    where the variance is not positive (a reference cell, or a two-way clustered variance
-    V_a + V_b - V_ab below zero)."""
-    v = np.diag(variance(influence.reshape(len(influence), -1), clusters))
-    return np.sqrt(np.where(v > 0, v, np.nan))
+    where the variance is not positive (a reference cell), or is a vanishing share of the
+    unclustered one (a two-way or dyadic meat, a difference of sums, that cancels to nothing
+    or below: one comparison unit whose influence the treated units' offset within a city)."""
+    psi = influence.reshape(len(influence), -1)
+    v = np.diag(variance(psi, clusters))
+    floor = SE_FLOOR * np.diag(variance(psi))
+    return np.sqrt(np.where((v > 0) & (v > floor), v, np.nan))
 
 
 # ------------------------------------------------------------------------------ the kind
@@ -392,14 +387,16 @@ def columns(spec: Spec) -> list[str]:
     return [timing.unit(spec), timing.period(spec), timing.cohort(spec)]
 
 
-def unit_clusters(spec: Spec, data: pd.DataFrame, units: np.ndarray) -> list[np.ndarray]:
+def unit_clusters(spec: Spec, data: pd.DataFrame, units: np.ndarray) -> Codes:
     """Cluster codes per unit of the spec's cluster variable(s) (constant within a unit)."""
-    names = [c.strip() for c in spec.cluster.split("+") if c.strip()]
-    by_unit = data.groupby(timing.unit(spec))[names].first().reindex(units) if names else None
-    return [pd.factorize(by_unit[c])[0] for c in names] if names else []
+    names = list(spec.clustering.columns)
+    if not names:
+        return UNCLUSTERED
+    by_unit = data.groupby(timing.unit(spec))[names].first().reindex(units)
+    return cluster_codes(by_unit, spec.cluster)
 
 
-def event_time_effects(gt: GroupTime, spec: Spec, clusters: list[np.ndarray]
+def event_time_effects(gt: GroupTime, spec: Spec, clusters: Codes
                        ) -> tuple[pd.DataFrame, np.ndarray]:
     """The term rows of the dynamic aggregation within the spec's window (the universal base
     period's reference left out) and their influence functions."""
@@ -415,7 +412,7 @@ def event_time_effects(gt: GroupTime, spec: Spec, clusters: list[np.ndarray]
     return terms, influence
 
 
-def leads_test(terms: pd.DataFrame, influence: np.ndarray, clusters: list[np.ndarray]
+def leads_test(terms: pd.DataFrame, influence: np.ndarray, clusters: Codes
                ) -> dict[str, float]:
     """Wald test (chi-squared) that every event-time effect before adoption is zero, as the
     table's pre-trend row; none when their covariance is not positive definite (a two-way
@@ -447,11 +444,11 @@ def fit(data: pd.DataFrame, spec: Spec) -> Estimate:
         stats.update(gt_pretest_w=group_time["W"], gt_pretest_p=group_time["p"])
     if opt.reps:
         stats["uniform_critical_value"] = multiplier_critical_value(
-            influence, clusters[0] if clusters else None, opt.reps, opt.seed)
+            influence, clusters.arrays[0] if clusters.arrays else None, opt.reps, opt.seed)
     frame = gt.table.assign(std_error=standard_errors(gt.influence, clusters))
     covariates = f", covariates {' + '.join(spec.control_vars)}" if spec.control_vars else ""
     return Estimate(terms=terms, n_obs=int(panel.y.size), formula=(
         f"ATT(g,t) of {spec.outcome}: {opt.method}, {opt.control_group.replace('_', '-')}, "
         f"{opt.base_period} base period{covariates}"),
-        n_clusters=float(min(c.max() + 1 for c in clusters)) if clusters else np.nan,
+        n_clusters=clusters.count,
         statistics=stats, frames={"group_time": frame})

@@ -44,6 +44,7 @@ indicator.
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Literal
 
@@ -55,8 +56,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import spsolve
 
 from models_py.estimate import pyfixest_model
-from models_py.estimate.estimators import event_study, timing, variance
-from models_py.estimate.study import Spec
+from models_py.estimate.estimators import event_study, ols, timing, variance
+from models_py.estimate.study import Spec, clustering
 from models_py.estimate.tidy import Estimate, from_pyfixest, pyfixest_vcov, wald_test
 
 RESIDUAL = "_imputation_residual"
@@ -183,10 +184,8 @@ def bjs_pretrend(data: pd.DataFrame, spec: Spec, untreated: np.ndarray) -> dict[
     sub = sub.assign(**leads)
     rhs = " + ".join([*leads, *spec.control_vars])
     fe = " + ".join(spec.fixed_effects)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = pf.feols(f"{spec.outcome} ~ {rhs}" + (f" | {fe}" if fe else ""), data=sub,
-                         vcov={"CRV1": spec.cluster or unit})
+    model = ols.feols(f"{spec.outcome} ~ {rhs}" + (f" | {fe}" if fe else ""), sub,
+                      dataclasses.replace(spec, cluster=spec.cluster or unit))
     clusters = pyfixest_model.n_clusters(model)
     w = wald_test(model.coef(), pd.DataFrame(pyfixest_model.vcov(model),
                                              index=model.coef().index,
@@ -244,7 +243,7 @@ def bjs_residuals(sample: pd.DataFrame, spec: Spec, u1: np.ndarray, untreated: n
                   cluster: str) -> np.ndarray:
     """The residuals of BJS's variance (module doc): first-stage residuals of untreated
     observations, leave-out residuals of the treated ones' imputed effects."""
-    if "+" in cluster:
+    if clustering(cluster).kind != "one-way":
         raise ValueError(f"variance bjs_leave_out takes one cluster variable, got {cluster!r}")
     groups = (sample[timing.cohort(spec)].astype(str) + "_"
               + sample[timing.period(spec)].astype(str)).to_numpy()

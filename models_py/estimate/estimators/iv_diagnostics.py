@@ -43,7 +43,7 @@ from scipy import stats as sps
 
 from models_py.estimate import pyfixest_model
 from models_py.estimate.estimators import ols, variance, within
-from models_py.estimate.study import Spec
+from models_py.estimate.study import Spec, clustering
 
 LEVEL = 0.95
 GRID_POINTS = 2001      # AR set with several instruments: grid over beta_2SLS +- GRID_WIDTH se
@@ -81,7 +81,7 @@ def absorbed_dof(data: pd.DataFrame, fixed_effects: list[str], cluster: str) -> 
     ivreghdfe's small-sample scaling: every level of the first fixed effect, one less for each
     later one (assuming connected levels), none for a fixed effect nested in a cluster
     variable; at least 1 (the constant)."""
-    clusters = [c.strip() for c in cluster.split("+") if c.strip()]
+    clusters = clustering(cluster).columns
     total = 0
     for k, name in enumerate(fixed_effects):
         nested = any(data.groupby(name)[c].nunique().max() == 1 for c in clusters)

@@ -63,7 +63,7 @@ def with_cluster_codes(data: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """``data`` with the integer codes of the spec's cluster, which the bootstrap resamples.
     Codes follow the sorted cluster values, so a seed draws the same weight for the same
     cluster whatever the order of the rows."""
-    if not spec.cluster or "+" in spec.cluster:
+    if spec.clustering.kind != "one-way":
         raise ValueError(f"wild_bootstrap needs one cluster variable, got {spec.cluster!r}")
     levels = sum(data[f].nunique() for f in spec.fixed_effects)
     if len(data) * levels > MAX_DUMMY_CELLS:
