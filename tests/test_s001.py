@@ -337,8 +337,10 @@ def test_a_spec_without_rows_is_published_as_not_estimable(warehouse, tmp_path):
 def test_a_failing_spec_fails_its_asset_and_names_the_spec(warehouse, tmp_path):
     def edit(doc):
         base = next(t for t in doc["tables"] if t["table"] == "baseline")
-        base["columns"][1]["cluster"] = "city_id+year+province_id"   # pyfixest: two ways at most
-        doc["names"]["city_id+year+province_id"] = "city, year and province"
+        # the bootstrap resamples one cluster variable: a two-way one fails the fit
+        base["columns"][1].update(cluster="city_id+year",
+                                  options={"wild_bootstrap": {"reps": 99}})
+        doc["names"]["city_id+year"] = "city and year"
     before = warehouse.query("SELECT * FROM results.s001_baseline")
     result, db = _materialize_edited_baseline(warehouse, tmp_path, edit)
     assert not result.success

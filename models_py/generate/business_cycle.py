@@ -29,7 +29,7 @@ from models_py.generate.mrio_world import great_circle_km
 
 S002_LOADING_RANGE = (0.6, 1.4)     # city loadings on the national cycle
 S002_SIGMA_RANGE = (0.01, 0.02)     # idiosyncratic sd of log GDP per capita
-S002_SHRINK = 0.40                  # share of (loading - 1) and of volatility removed, per unit m
+S002_SHRINK = 0.60                  # share of (loading - 1) and of volatility removed, per unit m
 S002_SHRINK_MAX = 0.80
 S002_TOOL_LOG_MEAN, S002_TOOL_LOG_SD = np.log(2.5), 0.5  # keywords per document, by tool type
 S002_TOOL_MEAN = float(np.exp(S002_TOOL_LOG_MEAN + S002_TOOL_LOG_SD ** 2 / 2))
@@ -102,7 +102,8 @@ def plant(seed, lat, years) -> dict:
                        "c_t, 0 in 2012), lambda_i ~ U(0.6,1.4), sigma_i ~ U(0.01,0.02); growth "
                        "is thus trend + lambda_i*c_t + sigma_i*(e_it - e_i,t-1). "
                        "From its policy year a pilot city keeps only (1-s_i) of (lambda_i-1) and "
-                       "of sigma_i, s_i = min(0.8, 0.4*m_i): growth gaps -|g_i-g_j| of pairs "
+                       f"of sigma_i, s_i = min({S002_SHRINK_MAX:g}, {S002_SHRINK:g}*m_i): "
+                       "growth gaps -|g_i-g_j| of pairs "
                        "with a treated member shrink (synchronization rises).",
             },
             "policy_tool_supply": {"sign": "+", "value": round(S002_SHRINK / 3, 4),

@@ -6,7 +6,8 @@ resident population); this module assembles the panel from it and adds, in order
 
 1. S000 (:mod:`models_py.generate.digital_infrastructure`): a province-level
    digital-infrastructure trend ``DI_pt``; within each province GDP per capita converges faster
-   where it grows faster. Patents and the tertiary share rise with ``DI_pt`` (the mechanisms).
+   where it grows faster. Patents per 10,000 residents and the tertiary / secondary ratio
+   rise with ``DI_pt`` (the mechanisms), by the same amount in every city of a province.
 2. S002 (:mod:`models_py.generate.business_cycle`): a national growth cycle; a city's loading
    on it moves toward 1 and its idiosyncratic volatility falls from the year it becomes a
    cross-border e-commerce pilot, by a share that scales with its policy-tool intensities.
@@ -19,7 +20,11 @@ resident population); this module assembles the panel from it and adds, in order
    treated sample cities within 300 km. Talent share and new digital firms rise in
    every pilot city; 1984 telephone density is higher in pilot cities (the instrument).
 
-Everything else is noise independent of treatment. The panel holds every variable in the unit of
+Everything else is noise independent of treatment. Without the pilot zones every component of
+the resilience index rises by the same amount in every city, not in proportion to the city's
+level (the pilot cities are the more developed ones): ratios and amounts per resident have a
+national rise, and GDP per capita converges across provinces (:func:`province_convergence`).
+The panel holds every variable in the unit of
 the first catalog row of its indicator (万元, 万人, 元, %, 万美元, ...); the file writers convert
 to the unit of each edition. The resilience-index gain the S001 effects imply is computed with
 :mod:`models_py.generate.resilience_index`; the county and firm world of S004 is
@@ -35,7 +40,8 @@ import pandas as pd
 from models_py import reference
 from models_py.generate import business_cycle, digital_infrastructure
 from models_py.generate import latent as latent_mod
-from models_py.generate.digital_infrastructure import S000_PATENTS, S000_TERTIARY_PP
+from models_py.generate.digital_infrastructure import (PATENT_BASE, S000_PATENTS,
+                                                      S000_TERTIARY_RATIO)
 from models_py.generate.latent import URBAN_SLOPE, development
 from models_py.generate.latent import world_rng as _rng
 from models_py.generate.mrio_world import great_circle_km
@@ -47,6 +53,8 @@ YEARBOOK_LEVELS = ("municipality", "prefecture_city")
 NO_ECONOMY_CITIES = ("460300",)  # 三沙市: a prefecture since 2012 with no economy to tabulate
 INTERNET_YEARS = tuple(range(2009, 2024))
 TELEPHONE_YEAR = 1984
+PROVINCE_CONVERGENCE = 0.035  # fall of annual log GDP per capita growth per unit of the
+                              # province's mean 2012 log level (province_convergence)
 
 # --- S001: big data pilot zones -> urban economic resilience ----------------------------------
 # Gain of each planted ratio, in medians of that year's ratio, per unit of exposure.
@@ -102,7 +110,8 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
     lat = latent.set_index("city_id").loc[list(sc.city_ids)].reset_index()
     roster = reference.cities().set_index("city_id").loc[list(sc.city_ids)]
     years = np.asarray(sc.city_years)
-    base_lg = np.log(np.column_stack([latent_mod.gdppc(lat, y) for y in years]))
+    base_lg = np.log(np.column_stack([latent_mod.gdppc(lat, y) for y in years])) \
+        + province_convergence(lat, years)
     pop = np.column_stack([latent_mod.population(lat, y) for y in years])
     z = development(lat)[:, None]
     in_yearbook = roster["level"].isin(YEARBOOK_LEVELS).to_numpy()
@@ -144,6 +153,23 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
     return CityWorld(panel, cities, provinces, internet, cycle["pilots"], truth, without_cbec)
 
 
+def province_convergence(lat: pd.DataFrame, years) -> np.ndarray:
+    """(cities, years): what the city panel adds to the latent log GDP per capita, a growth that
+    falls by :data:`PROVINCE_CONVERGENCE` per unit of the province's mean 2012 log level (the
+    cities of the scale in that province), from the year before the first big data pilot zones
+    (levels in that year are the latent ones). About enough for a richer province to gain as
+    many 元 per resident a year as a poorer one: S001's resilience index holds GDP per capita
+    in levels, and a level that grew by the same log rate everywhere would rise faster in the
+    more developed pilot cities (mostly whole provinces and municipalities) without any pilot
+    zone. The term is common to the cities of a province, so S000's within-province paths are
+    left alone, and constant over the years for each city (S002 compares growth rates)."""
+    level = lat.groupby("province_id")["log_gdppc_2012"].transform("mean").to_numpy()
+    anchor = min(first_policy_years("ref_big_data_pilot",
+                                    reference.cities()["city_id"]).values()) - 1
+    return -PROVINCE_CONVERGENCE * (level[:, None] - 10.8) \
+        * (np.asarray(years)[None, :] - anchor)
+
+
 def yearbook_listing(roster: pd.DataFrame, years) -> np.ndarray:
     """(cities, years): True where the city yearbook of the year lists the city with figures (a
     municipality or prefecture-level 市 that exists that year and has an economy to tabulate);
@@ -177,6 +203,20 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
                       + trend * t + sd_year * rng.standard_normal((n, T))) \
             + np.exp(np.mean(log_mean)) * np.expm1(national * t)
 
+    gdppc = np.exp(lg)
+    mean_gdppc = gdppc.mean(axis=0, keepdims=True)
+
+    def per_resident(log_mean, beta, sd_city, sd_year, national):
+        """A ratio to GDP whose amount per resident is the city's first-year GDP per capita
+        times ``exp(log_mean + beta*z + city effect + noise)``, plus a rise of the same size in
+        every city: ``exp(log_mean)`` times the rise of the mean GDP per capita of all cities,
+        growing ``national`` a year faster. Amounts per resident that followed each city's own
+        GDP per capita would rise in proportion to its level, faster in the more developed
+        pilot cities without any pilot zone."""
+        amount = gdppc[:, :1] * ratio(log_mean, beta, sd_city, sd_year) \
+            + np.exp(log_mean) * (mean_gdppc * np.exp(national * t) - mean_gdppc[:, :1])
+        return amount / gdppc
+
     def planted(key, base_ratio):
         """A ratio with the S001 gain added: effect x exposure x the year's median ratio."""
         median = np.median(base_ratio, axis=0, keepdims=True)
@@ -198,11 +238,13 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
 
     primary = np.clip(11 - 4 * z + 3 * rng.standard_normal((n, 1)) - 0.3 * t
                       + 0.3 * rng.standard_normal((n, T)), 0.5, 35)
-    tertiary_frac = 1 / (1 + np.exp(-(-0.25 + 0.25 * z + 0.3 * rng.standard_normal((n, 1))
-                                      + 0.035 * t + 0.02 * rng.standard_normal((n, T)))))
-    tertiary = (100 - primary) * tertiary_frac
-    tertiary = tertiary + S000_TERTIARY_PP * digital["di_city"] \
-        + S001_PP_EFFECTS["share_tertiary"] * exposure
+    # The tertiary / secondary ratio (an S001 component, in levels) rises by the same amount in
+    # every city: nationally, and with the province's digital infrastructure (S000's mechanism).
+    to_secondary = np.exp(-0.25 + 0.25 * z + 0.3 * rng.standard_normal((n, 1))
+                          + 0.02 * rng.standard_normal((n, T))) \
+        + np.exp(-0.25) * np.expm1(0.035 * t) + S000_TERTIARY_RATIO * digital["di_city"]
+    tertiary = (100 - primary) * to_secondary / (1 + to_secondary)
+    tertiary = tertiary + S001_PP_EFFECTS["share_tertiary"] * exposure
     tertiary = np.minimum(tertiary, 100 - primary - 8)
     v["share_tertiary"] = tertiary
     v["share_secondary"] = 100 - primary - tertiary
@@ -223,12 +265,16 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
     v["employment_urban_units"] = pop * ratio(np.log(0.12), 0.3, 0.2, 0.03)
     emp = v["employment_urban_units"]
     v["unemployed_registered"] = emp * 1e4 * ratio(np.log(0.03), 0.0, 0.25, 0.08)
-    v["unemployment_insured"] = emp * 1e4 * planted(
-        "unemployment_insured", ratio(np.log(0.6), 0.1, 0.15, 0.04, national=0.02))
+    insured = ratio(np.log(0.6), 0.1, 0.15, 0.04)
+    # coverage of residents rises by the same share in every city (not in proportion to each
+    # city's urban employment share)
+    insured = insured + (pop / emp) * 0.6 * 0.12 * np.expm1(0.02 * t)
+    v["unemployment_insured"] = emp * 1e4 * planted("unemployment_insured", insured)
     v["household_savings"] = gdp * planted("household_savings",
-                                           ratio(np.log(0.75), 0.0, 0.2, 0.04, national=0.02))
+                                           per_resident(np.log(0.75), 0.0, 0.2, 0.04, 0.02))
     v["loans"] = gdp * planted("loans", ratio(np.log(1.0), 0.2, 0.3, 0.04, national=0.03))
-    v["retail_sales"] = gdp * planted("retail_sales", ratio(np.log(0.38), 0.0, 0.12, 0.04))
+    v["retail_sales"] = gdp * planted("retail_sales",
+                                      per_resident(np.log(0.38), 0.0, 0.12, 0.04, 0.0))
     v["hospital_beds"] = pop * planted("hospital_beds",
                                        ratio(np.log(45), 0.1, 0.15, 0.03, national=0.035))
     v["broadband_subscribers"] = digital["broadband"]
@@ -239,10 +285,10 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
                                                                             0.06)
     v["industrial_current_assets"] = gdp * v["share_secondary"] / 100 * ratio(np.log(1.0), 0,
                                                                               0.3, 0.06)
-    # Patents rise with digital infrastructure alone (S000's mechanism, in logs): no national
-    # trend, which could not be parallel both in logs (S000) and in levels (S001's index).
-    patents = ratio(np.log(3.0), 1.0, 0.5, 0.08) \
-        * np.exp(S000_PATENTS * digital["di_city"])
+    # Patents per 10,000 residents rise with digital infrastructure alone (S000's mechanism),
+    # by the same number in every city of a province, not in proportion to the city's level.
+    patents = ratio(np.log(PATENT_BASE), 1.0, 0.5, 0.08) \
+        + PATENT_BASE * np.expm1(S000_PATENTS * digital["di_city"])
     v["patents_granted"] = pop * planted("patents_granted", patents)
     v["patent_applications"] = pop * planted("patent_applications",
                                              patents * ratio(np.log(1.8), 0, 0.1, 0.08))

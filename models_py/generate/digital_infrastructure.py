@@ -6,8 +6,9 @@ subscribers per 100 residents, relative to 2013) grows at a province-specific ra
 Within each province the cities' 2013 log GDP per capita deviations from the population-weighted
 province mean shrink so that the population-weighted Theil index falls by ``slope_p`` per unit of
 ``DI_pt``: where digital infrastructure grows faster, GDP per capita converges faster.
-``slope_p`` is larger in more urbanized provinces. Patents and the tertiary share rise with
-``DI_pt`` (the mechanisms; :mod:`models_py.generate.city_world` adds them to the panel).
+``slope_p`` is larger in more urbanized provinces. Patents per 10,000 residents and the
+tertiary / secondary ratio rise with ``DI_pt``, by the same amount in every city of the province
+(the mechanisms; :mod:`models_py.generate.city_world` adds them to the panel).
 
 The study regresses balance on an entropy index of the digital-infrastructure indicators, not
 on ``DI_pt``: :func:`index_effects` states, in the index's units, what each of its estimators
@@ -28,8 +29,9 @@ from models_py.generate.resilience_index import entropy_fit
 S000_RATE_RANGE = (0.06, 0.18)      # annual growth of log broadband per 100 residents
 S000_THEIL_SLOPE = {"high": 0.009, "low": 0.006}  # Theil fall per unit of DI, by urbanization
 S000_THEIL_FLOOR = 0.05             # the Theil index falls to at most this share of its 2013 value
-S000_PATENTS = 0.50                 # log patents per unit of DI
-S000_TERTIARY_PP = 6.0              # tertiary share (pp) per unit of DI; secondary falls as much
+PATENT_BASE = 3.0                   # patents granted per 10,000 residents, a typical city
+S000_PATENTS = 0.50                 # patents per 10,000 += PATENT_BASE * (exp(0.50 DI) - 1)
+S000_TERTIARY_RATIO = 0.30          # tertiary / secondary ratio per unit of DI
 
 
 DI_INDEX = "digital_infrastructure"   # the index's name in seed ref_index_indicator
@@ -134,14 +136,18 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
             },
             "mechanism_patents": {
                 "sign": "+", "value": S000_PATENTS,
-                "how": f"log patents granted and applied += {S000_PATENTS:g}*DI_pt in every "
-                       "city (patents per 10,000 residents have no other trend)",
+                "how": f"patents granted per 10,000 residents += {PATENT_BASE:g}*(exp("
+                       f"{S000_PATENTS:g}*DI_pt) - 1) in every city (the same rise in every city "
+                       "of a province, not one in proportion to its level; no other trend), "
+                       "applications in proportion; mechanism_log_patents in index_effects is "
+                       "what this does to the province's log patents per 10,000",
             },
             "mechanism_industrial_upgrading": {
-                "sign": "+", "value": S000_TERTIARY_PP,
-                "how": f"tertiary share += {S000_TERTIARY_PP:g} pp * DI_pt, secondary share "
-                       f"-= {S000_TERTIARY_PP:g} pp * DI_pt, so the tertiary/secondary ratio "
-                       "rises with DI",
+                "sign": "+", "value": S000_TERTIARY_RATIO,
+                "how": f"the tertiary / secondary ratio += {S000_TERTIARY_RATIO:g} * DI_pt in "
+                       "every city (the same rise in every city of a province, besides a "
+                       "national rise of 0.78 * (exp(0.035 * (year - first year)) - 1)); the "
+                       "two shares split what the primary sector leaves in that ratio",
             },
             "lagged_and_iv": {"sign": "+", "value": None,
                               "how": "DI is a smooth trend: lags carry the same sign"},
