@@ -168,7 +168,9 @@ def _firms(seed, sc: Scale, counties: pd.DataFrame, years, gdp0, clusters) -> pd
     normal_new = _entrants(rng, stock, FIRM_EXIT["normal"])
 
     e = np.arange(Y)[None, :] - (clusters["start"] - years[0])[:, None]
-    ramp = np.where(e >= 0, np.minimum(0.5 + 0.25 * e, 1.0) * 1.05 ** np.maximum(e - 2, 0), 0.0)
+    # A cluster is there in full from its start year (then grows 5% a year), so the firm records
+    # show it from the year its effects start: no planted effect before the measured emergence.
+    ramp = np.where(e >= 0, 1.05 ** np.maximum(e, 0), 0.0)
     cluster_stock = np.maximum(clusters["size"] * stock[:, 0], S004_MIN_CLUSTER_FIRMS)[:, None] \
         * ramp
     cluster_new = _entrants(rng, cluster_stock, FIRM_EXIT["cluster"])
@@ -299,8 +301,8 @@ def _s004_truth(counties: pd.DataFrame, years, clusters: dict, firms: pd.DataFra
                 "sign": "+", "value": list(S004_CLUSTER_FIRMS),
                 "how": "from its start a cluster county gains a stock of firms of its single "
                        "4-digit industry equal to U(0.5,1.0) of its first-year normal firm stock, "
-                       f"at least {S004_MIN_CLUSTER_FIRMS} firms (half in "
-                       "the first year, three quarters in the second, then growing 5% a year); "
+                       f"at least {S004_MIN_CLUSTER_FIRMS} firms (all of it in "
+                       "the first year, then growing 5% a year); "
                        "entrepreneurial cluster firms are private (171-174) with median 45 "
                        "employees, other cluster firms state, corporate or foreign with median "
                        "600 employees; normal firms draw industries from a national "
