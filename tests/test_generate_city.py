@@ -252,12 +252,22 @@ def test_clusters_show_in_firm_records(generated):
     frames = [pd.read_csv(p, dtype=str) if p.suffix == ".csv" else pd.read_parquet(p)
               for p in sorted((out / "asif").glob("asif_2007.*"))]
     firms = frames[0].astype(str)
-    share = firms.groupby(["行政区划代码", "行业代码"]).size() / firms.groupby("行政区划代码").size()
+    counts = firms.groupby(["行政区划代码", "行业代码"]).size()
+    share = counts / firms.groupby("行政区划代码").size()
     for cluster in truth["S004"]["clusters"]:
         assert share.loc[(cluster["county_id"], cluster["industry"])] > 0.2
+    # elsewhere no industry has what the pipeline calls a cluster (the dbt variables cluster_*:
+    # enough firms, a share of the county's and a density index, the share over the nation's);
+    # a high share alone is no sign, a county of ten firms may well have two in one industry
     clustered = {c["county_id"] for c in truth["S004"]["clusters"]}
-    top = share.groupby(level=0).max()
-    assert top[~top.index.isin(clustered)].lt(0.2).mean() > 0.9
+    other = ~counts.index.get_level_values(0).isin(clustered)
+    national = firms.groupby("行业代码").size() / len(firms)
+    density = share / national.reindex(counts.index.get_level_values(1)).to_numpy()
+    looks = (counts >= int(reference.dbt_var("cluster_min_firms"))) \
+        & (share >= float(reference.dbt_var("cluster_min_county_share"))) \
+        & (density >= float(reference.dbt_var("cluster_min_dbi")))
+    assert looks[~other].groupby(level=0).any().all()
+    assert not looks[other].any(), looks[other & looks.to_numpy()]
 
 
 def test_same_seed_gives_identical_bytes(generated, tmp_path):

@@ -47,8 +47,8 @@ from pydantic import Field
 from scipy import stats as sps
 
 from models_py.estimate.estimators import timing
-from models_py.estimate.estimators.variance import Codes, cluster_codes, meat
 from models_py.estimate.estimators.errors import NotEstimable
+from models_py.estimate.estimators.variance import Codes, cluster_codes, meat
 from models_py.estimate.study import Spec
 from models_py.estimate.tidy import Estimate, inferred_terms, wald_test
 
@@ -374,11 +374,10 @@ def standard_errors(influence: np.ndarray, clusters: Codes | None = None) -> np.
     """The standard errors of the estimates with these influence functions (columns); NaN
     where the variance is not positive (a reference cell), or is a vanishing share of the
     unclustered one (a two-way or dyadic meat, a difference of sums, that cancels to nothing
-    or below: one comparison unit whose influence the treated units' offset within a city)."""
+    or below: one comparison unit whose influence the treated units offset within a city)."""
     psi = influence.reshape(len(influence), -1)
     v = np.diag(variance(psi, clusters))
-    floor = SE_FLOOR * np.diag(variance(psi))
-    return np.sqrt(np.where((v > 0) & (v > floor), v, np.nan))
+    return np.sqrt(np.where(v > SE_FLOOR * np.diag(variance(psi)), v, np.nan))
 
 
 # ------------------------------------------------------------------------------ the kind
