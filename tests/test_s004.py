@@ -69,7 +69,7 @@ def test_growth_inequality_and_the_rural_income_channel(s004):
               ("channel", 1, "log_rural_income"), ("channel", 2, "log_urban_income")]
     terms = ["entrepreneurial_cluster", "other_cluster"]
     # eight 95% CIs at one seed all hold their targets with probability 0.95^8 = 0.66: each is
-    # held to its Bonferroni interval, so that the eight fail together at most 5% of the time
+    # held to its Bonferroni interval, so that any of the eight fails at most 5% of the time
     family = len(checks) * len(terms)
     for table, column, outcome in checks:
         for term, value in target(s004, outcome, terms).items():
