@@ -65,7 +65,8 @@ def launch(run: Run) -> Launched:
     return Launched(result.run_id, result.success)
 
 
-def main(args: list[str] | None = None) -> None:
+def parse(args: list[str] | None = None) -> Run:
+    """The run the command line asks for."""
     parser = argparse.ArgumentParser(prog="python -m dagster_project.launch",
                                      description=__doc__.split("\n\n")[0])
     what = parser.add_mutually_exclusive_group(required=True)
@@ -74,9 +75,13 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--config-json", default="{}", help="the run config, as JSON")
     parser.add_argument("--tags", default="{}", help="the run's tags, as a JSON object")
     options = parser.parse_args(args)
-    ok = launch(Run(options.job, tuple(options.assets.split(",")) if options.assets else (),
-                    json.loads(options.config_json), json.loads(options.tags)))
-    sys.exit(0 if ok.success else 1)
+    return Run(job=options.job,
+               assets=tuple(options.assets.split(",")) if options.assets else (),
+               run_config=json.loads(options.config_json), tags=json.loads(options.tags))
+
+
+def main(args: list[str] | None = None) -> None:
+    sys.exit(0 if launch(parse(args)).success else 1)
 
 
 if __name__ == "__main__":

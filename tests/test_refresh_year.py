@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.assets.raw import raw_assets
-from dagster_project.launch import Run
+from dagster_project.launch import Run, parse
 from dagster_project.refresh import TAGS, command
 from dagster_project.resources import resources
 from models_py import ingest, warehouse as wh
@@ -55,6 +55,19 @@ def stored_tables(db) -> dict[str, tuple]:
         return {f"{s}.{t}": con.execute(f'SELECT count(*), sum(hash(t)) FROM {s}."{t}" t')
                 .fetchone() for s, t in tables}
 
+
+
+def test_the_launch_command_line_keeps_config_and_tags_apart():
+    """`python -m dagster_project.launch`: each option lands in its own field of the run."""
+    assert parse(["--job", "refresh_city_yearbook",
+                  "--config-json", '{"ops": {"load_city_yearbook": {"config": {"year": 2014}}}}',
+                  "--tags", '{"refresh/sources": "city_yearbook 2014"}']) == Run(
+        job="refresh_city_yearbook",
+        run_config={"ops": {"load_city_yearbook": {"config": {"year": 2014}}}},
+        tags={"refresh/sources": "city_yearbook 2014"})
+    run = parse(["--assets", "raw/eps,marts/city_year"])
+    assert run.assets == ("raw/eps", "marts/city_year") and run.checks is None
+    assert run.run_config == {} and run.tags == {}
 
 def test_one_year_replaces_only_that_year(site):
     raw, db = site
