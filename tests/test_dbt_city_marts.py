@@ -256,8 +256,10 @@ def test_small_default_builds_and_the_marts_measure_what_was_planted(warehouse):
     province_year = query(db, "SELECT * FROM marts.province_year ORDER BY province_id, year")
     assert sorted(province_year["province_id"].unique()) == sorted(truth["S000"]["provinces"])
     theil_2013 = province_year[province_year["year"] == 2013].set_index("province_id")["theil"]
+    # the truth's Theil is the world's; the yearbooks' figures differ from it where an edition
+    # revises a city's GDP (by a few percent: 0.002 of a Theil over three cities)
     for province, value in truth["S000"]["province_theil_2013"].items():
-        assert theil_2013[province] == pytest.approx(value, abs=0.003)
+        assert theil_2013[province] == pytest.approx(value, abs=0.003), province
     indicators = reference.index_indicators("digital_infrastructure")["indicator"].tolist()
     x = province_year[indicators].to_numpy()
     std = (x - x.min(axis=0)) / (x.max(axis=0) - x.min(axis=0)) + 1e-4

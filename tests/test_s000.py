@@ -4,14 +4,15 @@ every asset materialized by real Dagster on the session warehouse.
 The truth file states what each estimator targets in units of the digital-infrastructure index
 (``S000.index_effects``: the estimator applied to the gain the planted convergence brings, on a
 reference index the generator computes from its own world). Checked here: those values lie in
-the 95% CIs of the baseline, lag, IV, mechanism and heterogeneity columns; the CV effect is
-significant; the lagged index instruments the index strongly and the seed's telephone instrument
-does not; every OLS column carries a wild cluster bootstrap p-value; the warehouse's index
-weights match the reference's; the published files and the lineage.
+the 95% CIs of the baseline, lag, IV, mechanism and heterogeneity columns, and the estimates
+have the planted sign; the lagged index instruments the index strongly and the seed's telephone
+instrument does not; every OLS column carries a wild cluster bootstrap p-value; the warehouse's
+index weights match the reference's; the published files and the lineage.
 
-The small default has 12 provinces of two or three cities: the Theil versions of the effects
-are too small against the noise of so few cities to be significant there (the full-size report
-has 27 provinces), so for them the CI and the sign are checked, not significance.
+The small default has 19 provinces of two to five cities: against the noise of so few cities
+the coverage bench (README) finds the effects significant at 5% on a quarter to a third of the
+seeds, so significance is not asserted here; the full-size report (27 provinces) shows the
+baseline and IV effects significant at 1%.
 """
 from __future__ import annotations
 
@@ -39,11 +40,9 @@ def test_planted_effect_inside_the_95_ci_of_the_baseline(s000):
         r = coef(rows, "baseline", column, "di_index")
         covers(r, effects[f"baseline_{outcome}"], f"baseline ({column})")
         assert effects[f"baseline_{outcome}"] > 0 and r["estimate"] > 0
-    # with the controls the estimates keep their sign; the CV effect is significant
+    # with the controls the estimates keep their sign
     for column in (2, 4):
         assert coef(rows, "baseline", column, "di_index")["estimate"] > 0
-    assert coef(rows, "baseline", 3, "di_index")["p"] < 0.01
-    assert coef(rows, "baseline", 4, "di_index")["p"] < 0.01
 
 
 def test_lags_and_iv(s000):
@@ -79,7 +78,7 @@ def test_mechanisms_and_heterogeneity(s000):
     rows, effects = s000["rows"], s000["effects"]
     patents = coef(rows, "mechanisms", 1, "di_index")
     covers(patents, effects["mechanism_log_patents"], "mechanisms (1)")
-    assert patents["estimate"] > 0 and patents["p"] < 0.01
+    assert effects["mechanism_log_patents"] > 0 and patents["estimate"] > 0
     covers(coef(rows, "mechanisms", 2, "di_index"), effects["mechanism_tertiary_to_secondary"],
            "mechanisms (2)")
     for column, outcome in ((3, "theil"), (6, "cv")):

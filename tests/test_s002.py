@@ -6,17 +6,19 @@ The truth file states what each estimator targets in units of synchronization
 (``S002.effects[<tie threshold>]``: the estimator applied to the synchronization gain the pilots'
 pull brings, against the same world without it, on the pairs at or above the threshold).
 Checked here: the pair sample the study's documented threshold keeps; the TWFE and imputation
-CIs cover their targets at that threshold and at every threshold of the robustness table; the
-standard errors are two-way clustered by the pair's cities; the policy-tool intensities equal
-the keyword counts the generator wrote into the texts, and the tool effects' CIs cover their
-targets; the heterogeneity and mechanism effects, planted as zero, are not found; the published
-files and the lineage.
+CIs cover their targets at that threshold (the robustness table's thresholds and the joint tool
+column, three tool indices at once, within three standard errors of theirs) and the estimates
+have the planted sign; Callaway–Sant'Anna and Sun–Abraham beside them; the standard errors are
+dyadic-robust by the pair's cities; the policy-tool intensities equal the keyword counts the
+generator wrote into the texts, and the tool effects' CIs cover their targets; the
+heterogeneity interactions lie near what the planted pull implies (it ignores endowments, but
+pairs of high endowments are more often two pilots), and the mechanisms, planted as zero, are
+not found; the published files and the lineage.
 
-The small default has 46 cities, 44 of them pilots, so from 2020 on almost every pair is
-treated and the few untreated pairs carry the comparison: at the documented threshold the CIs
-cover their targets, while the robustness thresholds and the joint tool column (three tool
-indices at once) are held to three standard errors of theirs. The full-size report, with 296
-cities of which 156 are pilots, shows every column against its target.
+The small default has 70 cities, 44 of them pilots and 26 never: at that size the coverage
+bench (README) finds the baseline TWFE significant at 5% on about half of the seeds, so
+significance is not asserted here; the full-size report, with 296 cities of which 156 are
+pilots, shows every column against its target.
 """
 from __future__ import annotations
 
@@ -74,34 +76,24 @@ def test_did_recovers_the_planted_synchronization_gain(s002):
     twfe, imputation = coef(rows, "baseline", 1, "treated"), coef(rows, "baseline", 3, "treated")
     covers(twfe, effects["twfe"], "baseline (1) TWFE")
     covers(imputation, effects["att_imputation"], "baseline (3) imputation")
-    for r in (twfe, coef(rows, "baseline", 2, "treated")):
-        assert r["estimate"] > 0 and r["p"] < 0.05
-    # the imputation estimator compares only treated pair-years that have untreated pairs in
-    # their year, a handful from 2020 on here: less power (t about 1.9 at this seed)
-    assert imputation["estimate"] > 0 and imputation["p"] < 0.1
+    for r in (twfe, coef(rows, "baseline", 2, "treated"), imputation):
+        assert r["estimate"] > 0
     # the robustness table re-estimates at each threshold, each against its own target
     for spec in s002["study"].table_specs("tie_threshold"):
         value = float(re.search(r">= ([0-9.]+)", spec.sample).group(1))
         r = coef(rows, "tie_threshold", spec.column, "treated")
         target = s002["truth"]["effects"][str(value)]["twfe"]
         assert abs(r["estimate"] - target) < 3 * r["std_error"], (value, r["estimate"], target)
-        assert r["estimate"] > 0 and r["p"] < 0.05
+        assert r["estimate"] > 0
 
 
 def test_bacon_decomposition_sums_to_the_twfe_estimate(warehouse, s002):
     comparisons = warehouse.query("SELECT * FROM results.s002_bacon_comparisons")
-    assert set(comparisons["type"]) == {"earlier vs later treated", "later vs earlier treated"}
+    assert set(comparisons["type"]) == {"earlier vs later treated", "later vs earlier treated",
+                                        "treated vs never treated"}
     assert bacon_equals_twfe(s002["mart"], s002["study"], comparisons) > 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "at small scale one untreated pair is left in 2020 and 2021: Callaway–Sant'Anna keeps "
-    "those cells, where the planted gain is largest (0.010 against 0.001-0.003 before), "
-    "while the imputation target drops them (CS on the gain alone: 0.0043; the target: "
-    "0.0018), and the comparison's noise rests on that one pair, which errors clustered by "
-    "city do not see (CS on the outcome without the pilots' pull spreads with sd 0.005-0.006 "
-    "over redraws of the cities' noise, against a reported s.e. of 0.0015-0.003). Different "
-    "trend growth of the cities biases it by about -0.001 only"))
 def test_callaway_santanna_and_sun_abraham_recover_the_planted_gain(s002):
     robust_event_studies(s002["rows"], s002["stats"], s002["effects"]["att_imputation"],
                          lags_positive=False)
@@ -158,15 +150,41 @@ def test_policy_tool_effects(s002):
         assert abs(r["estimate"] - target) < 3 * r["std_error"], (tool, r["estimate"], target)
 
 
-def test_effects_planted_as_zero_are_not_found(s002):
-    planted = s002["truth"]["estimands"]["heterogeneity_and_mechanisms"]
-    assert planted["sign"] == "0"
+def planted_gain(s002) -> np.ndarray:
+    """The synchronization gain the pilots' pull brings to each row of the mart: -|g_a - g_b| of
+    the world's growth minus the same without the pull (the truth's ``S002.city_growth``)."""
+    growth = pd.DataFrame(s002["truth"]["city_growth"]).set_index(["city_id", "year"])
+    mart = s002["mart"]
+    a = growth.reindex(pd.MultiIndex.from_arrays([mart["city_a"], mart["year"]]))
+    b = growth.reindex(pd.MultiIndex.from_arrays([mart["city_b"], mart["year"]]))
+    return (-np.abs(a["growth"].to_numpy() - b["growth"].to_numpy())
+            + np.abs(a["growth_without"].to_numpy() - b["growth_without"].to_numpy()))
+
+
+def test_heterogeneity_holds_what_the_planted_pull_implies(s002):
+    """The pull does not depend on the pairs' endowments, but the pairs of high endowments are
+    more often two pilot cities, whose loadings both move: each interaction's target is the
+    estimator applied to the planted gain, and the estimate lies within three standard errors
+    of it."""
+    assert s002["truth"]["estimands"]["heterogeneity_and_mechanisms"]["sign"] == "0"
+    mart = s002["mart"].assign(gain=planted_gain(s002))
+    assert mart.loc[mart["bcs"].notna(), "gain"].notna().all()
+    d = mart[(mart["ties_base_percentile"] >= s002["threshold"]) & mart["bcs"].notna()]
+    fe = [codes(d["pair_id"]), codes(d["year"])]
+    for column, split in ((6, "high_human_capital"), (9, "high_financial_development"),
+                          (12, "high_information_infrastructure")):
+        x = np.column_stack([d["treated"], d["treated"] * d[split].astype(float)])
+        target = fe_ols(d["gain"].to_numpy(), x, fe)[1]
+        r = coef(s002["rows"], "heterogeneity", column, f"treated:{split}")
+        assert abs(r["estimate"] - target) < 3 * r["std_error"], (split, r["estimate"], target)
+    # the target itself: the estimator on the gain, as the truth's own TWFE target is
+    twfe = fe_ols(d["gain"].to_numpy(), d["treated"].to_numpy(float), fe)[0]
+    assert twfe == pytest.approx(s002["effects"]["twfe"], rel=1e-3, abs=1e-6)
+
+
+def test_mechanisms_planted_as_zero_are_not_found(s002):
+    assert s002["truth"]["estimands"]["heterogeneity_and_mechanisms"]["sign"] == "0"
     rows = s002["rows"]
-    for column, term in ((6, "treated:high_human_capital"),
-                         (9, "treated:high_financial_development"),
-                         (12, "treated:high_information_infrastructure")):
-        r = coef(rows, "heterogeneity", column, term)
-        assert r["p"] >= 0.01, (term, r["estimate"], r["p"])
     for column, term in ((1, "treated"), (2, "treated"), (3, "log_documents_cum")):
         r = coef(rows, "mechanisms", column, term)
         assert r["p"] >= 0.01, (column, term, r["estimate"], r["p"])

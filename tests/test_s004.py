@@ -9,8 +9,8 @@ firms are there in full from its start year, so the records find it that year). 
 column targets is the planted component projected on those measured indicators (county and
 year fixed effects), computed here from the truth and the mart's indicators: the estimate
 differs from it by noise only. Checked: the measured indicators match the planted clusters; the
-targets stay close to the planted values; the CIs cover them, eight at once at a family-wise
-95% (Bonferroni); signs and significance; effects planted as zero are not found; the event
+targets stay close to the planted values; the CIs cover them, all eleven at a family-wise 95%
+(Bonferroni); signs and significance; effects planted as zero are not found; the event
 study; the published files and the lineage.
 """
 from __future__ import annotations
@@ -51,6 +51,20 @@ def target(s004, outcome: str, regressors: list[str]) -> dict[str, float]:
     return dict(zip(regressors, fe_ols(y, x, fe)))
 
 
+# The CIs this module holds to their targets: eight in the growth, inequality and channel
+# tables, three in the entrepreneurial one. Eleven 95% CIs all hold at one seed with
+# probability 0.95^11 = 0.57 only: each is widened to its Bonferroni interval, so that all hold
+# with probability 0.95 at least.
+FAMILY = 11
+
+
+def holds(r, value: float) -> bool:
+    """Whether the CI of coefficient row ``r``, at a family-wise 95% over :data:`FAMILY`
+    intervals, holds ``value``."""
+    t = student_t.ppf(1 - 0.05 / (2 * FAMILY), r["n_clusters"] - 1)
+    return abs(r["estimate"] - value) < t * r["std_error"]
+
+
 def test_measured_clusters_match_the_planted_ones(s004):
     m = s004["mart"]
     planted = m["planted_entrepreneurial"] | m["planted_other"]
@@ -68,14 +82,10 @@ def test_growth_inequality_and_the_rural_income_channel(s004):
     checks = [("growth", 2, "gdp_growth"), ("inequality", 2, "log_income_gap"),
               ("channel", 1, "log_rural_income"), ("channel", 2, "log_urban_income")]
     terms = ["entrepreneurial_cluster", "other_cluster"]
-    # eight 95% CIs at one seed all hold their targets with probability 0.95^8 = 0.66: each is
-    # held to its Bonferroni interval, so that any of the eight fails at most 5% of the time
-    family = len(checks) * len(terms)
     for table, column, outcome in checks:
         for term, value in target(s004, outcome, terms).items():
             r = coef(rows, table, column, term)
-            t = student_t.ppf(1 - 0.05 / (2 * family), r["n_clusters"] - 1)
-            assert abs(r["estimate"] - value) < t * r["std_error"], \
+            assert holds(r, value), \
                 (table, term, r["estimate"], value, r["std_error"])
     # the measured indicators keep the planted effects close to their planted size
     growth = target(s004, "gdp_growth", ["entrepreneurial_cluster", "other_cluster"])
@@ -99,10 +109,11 @@ def test_growth_inequality_and_the_rural_income_channel(s004):
 
 def test_entrepreneurial_against_other_clusters(s004):
     rows = s004["rows"]
-    for column, outcome in ((1, "gdp_growth"), (2, "log_income_gap"), (3, "log_rural_income")):
+    outcomes = ("gdp_growth", "log_income_gap", "log_rural_income")
+    for column, outcome in enumerate(outcomes, start=1):
         goal = target(s004, outcome, ["cluster", "entrepreneurial_cluster"])
         r = coef(rows, "entrepreneurial", column, "entrepreneurial_cluster")
-        assert r["ci_low"] < goal["entrepreneurial_cluster"] < r["ci_high"], (outcome, r["estimate"])
+        assert holds(r, goal["entrepreneurial_cluster"]), (outcome, r["estimate"])
     assert coef(rows, "entrepreneurial", 3, "entrepreneurial_cluster")["p"] < 0.01
 
 

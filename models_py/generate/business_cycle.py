@@ -128,6 +128,35 @@ def plant(seed, lat, years) -> dict:
             "pilots": pilots, "truth": truth}
 
 
+def _growth(world, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cities x years) log growth of GDP per capita in the data and without the pilots' pull,
+    where the yearbooks list the city in the year and the year before (NaN elsewhere)."""
+    ids = world.cities["city_id"].to_numpy()
+    years = np.sort(world.panel["year"].unique())
+    gdppc = world.panel.set_index(["city_id", "year"])["gdp_per_capita"]
+    out = []
+    for series in (gdppc, world.gdppc_without_cbec):
+        lg = np.log(series.unstack("year").reindex(index=ids, columns=years).to_numpy(float))
+        growth = np.full_like(lg, np.nan)
+        growth[:, 1:] = np.where(listed[:, 1:] & listed[:, :-1], np.diff(lg, axis=1), np.nan)
+        out.append(growth)
+    return out[0], out[1]
+
+
+def city_growth(world, listed: np.ndarray) -> dict:
+    """Each city-year's growth of GDP per capita in the data and without the pilots' pull (the
+    truth's ``S002.city_growth``): a pair's synchronization gain is -|g_a - g_b| minus the same
+    without the pull, so any estimator's target on any sample of pairs can be computed from it."""
+    growth, growth0 = _growth(world, listed)
+    ids = world.cities["city_id"].to_numpy()
+    years = np.sort(world.panel["year"].unique())
+    keep = ~np.isnan(growth)
+    rows, cols = np.nonzero(keep)
+    return {"city_id": ids[rows].tolist(), "year": years[cols].astype(int).tolist(),
+            "growth": np.round(growth[keep], 8).tolist(),
+            "growth_without": np.round(growth0[keep], 8).tolist()}
+
+
 def _pair_panel(world, listed: np.ndarray) -> pd.DataFrame:
     """Unordered pairs of the cities each yearbook lists, by year, as the warehouse forms them:
     synchronization of the two cities' GDP per capita growth in the data and without the
@@ -137,13 +166,8 @@ def _pair_panel(world, listed: np.ndarray) -> pd.DataFrame:
     years = np.sort(world.panel["year"].unique())
     panel = world.panel.set_index(["city_id", "year"])
     wide = lambda s: s.unstack("year").reindex(index=ids, columns=years).to_numpy(float)  # noqa: E731
-    lg, lg0 = np.log(wide(panel["gdp_per_capita"])), np.log(wide(world.gdppc_without_cbec))
     mass = np.sqrt(wide(panel["pop_resident"]) * wide(panel["gdp"]))
-    growth = np.full_like(lg, np.nan)
-    growth0 = np.full_like(lg, np.nan)
-    consecutive = listed[:, 1:] & listed[:, :-1]
-    growth[:, 1:] = np.where(consecutive, np.diff(lg, axis=1), np.nan)
-    growth0[:, 1:] = np.where(consecutive, np.diff(lg0, axis=1), np.nan)
+    growth, growth0 = _growth(world, listed)
     roster = reference.cities().set_index("city_id").loc[ids]
     dist = great_circle_km(roster["longitude"].to_numpy(float), roster["latitude"].to_numpy(float))
     policy = reference.first_policy_years("ref_cbec_pilot", ids)

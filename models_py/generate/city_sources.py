@@ -61,8 +61,9 @@ def write_all(out_dir: Path, sc: Scale, latent: pd.DataFrame, seed: int,
     truth = world.truth
     truth["S002"]["policy_texts"] = _policy_truth(world, docs)
     roster = reference.cities().set_index("city_id").loc[world.cities["city_id"]]
-    truth["S002"]["effects"] = business_cycle.pair_effects(
-        world, docs, yearbook_listing(roster, sc.city_years))
+    listed = yearbook_listing(roster, sc.city_years)
+    truth["S002"]["effects"] = business_cycle.pair_effects(world, docs, listed)
+    truth["S002"]["city_growth"] = business_cycle.city_growth(world, listed)
     truth["S004"] = county.truth
     return truth
 

@@ -53,6 +53,7 @@ YEARBOOK_LEVELS = ("municipality", "prefecture_city")
 NO_ECONOMY_CITIES = ("460300",)  # 三沙市: a prefecture since 2012 with no economy to tabulate
 INTERNET_YEARS = tuple(range(2009, 2024))
 TELEPHONE_YEAR = 1984
+URBANIZATION_RISE = 1.2  # percentage points a year, in every city
 PROVINCE_CONVERGENCE = 0.035  # fall of annual log GDP per capita growth per unit of the
                               # province's mean 2012 log level (province_convergence)
 
@@ -127,7 +128,7 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
     without_di = _panel(**{**inputs, "digital": {**digital,
                                                  "di_city": np.zeros_like(digital["di_city"])}},
                         exposure=s001["exposure"])
-    s000_effects = digital_infrastructure.index_effects(
+    s000_panel = digital_infrastructure.province_year(
         lat, years, yearbook_listing(roster, years), lg,
         digital["unconverged_lg"] + cycle["level_deviation"],
         digital, panel, without_di)
@@ -143,7 +144,9 @@ def build_city_world(sc: Scale, latent: pd.DataFrame, seed: int,
     provinces = _province_series(seed, cities, panel, years)
     internet = _internet_users(seed)
     truth = {
-        "S000": {**digital["truth"], "index_effects": s000_effects},
+        "S000": {**digital["truth"],
+                 "province_theil_2013": digital_infrastructure.base_year_theil(s000_panel),
+                 "index_effects": digital_infrastructure.index_effects(s000_panel)},
         "S001": _s001_truth(s001, cities, panel, counterfactual, internet),
         "S002": cycle["truth"],
     }
@@ -292,8 +295,13 @@ def _panel(seed, lat, roster, years, pop, lg, digital, s001, exposure) -> pd.Dat
     v["patents_granted"] = pop * planted("patents_granted", patents)
     v["patent_applications"] = pop * planted("patent_applications",
                                              patents * ratio(np.log(1.8), 0, 0.1, 0.08))
+    # Urbanization: a city's level follows its development, and it rises by the same number of
+    # points a year in every city (a logistic rise would be slowest in the most urban, more
+    # developed pilot cities), up to its ceiling.
+    base = digital_infrastructure.s000_years()[0] - years[0]   # 2013: S000's urbanization split
     urbanization = 100 / (1 + np.exp(-(0.3 + URBAN_SLOPE * z + 0.4 * rng.standard_normal((n, 1))
-                                       + 0.06 * t + 0.02 * rng.standard_normal((n, T)))))
+                                       + 0.06 * base + 0.02 * rng.standard_normal((n, T))))) \
+        + URBANIZATION_RISE * (t - base)
     v["urbanization_rate"] = np.clip(urbanization + S001_PP_EFFECTS["urbanization_rate"] * exposure,
                                      18.0, 99.5)
     v["land_area"] = np.repeat(np.clip(np.exp(np.log(12000) + 0.6 * rng.standard_normal((n, 1))),
@@ -506,6 +514,9 @@ def index_gain(panel: pd.DataFrame, counterfactual: pd.DataFrame, s001: dict,
         "definition": "reference entropy index over the resilience indicators of the seed "
                       "ref_index_indicator (resilience_components()); a pipeline with other "
                       "component definitions gets gains of the same sign but other magnitudes",
+        "by_city_year": {"city_id": actual["city_id"].tolist(),
+                         "year": actual["year"].astype(int).tolist(),
+                         "gain": [round(float(x), 7) for x in gain]},
     }
     return summary, index_effects(frame)
 

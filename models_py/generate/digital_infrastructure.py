@@ -155,20 +155,19 @@ def plant(seed, lat, roster, years, pop, base_lg, in_yearbook) -> dict:
         "province_rate_r": {p: round(float(rate[p]), 4) for p in provinces},
         "province_urbanization_2013": {p: round(urban_p[p], 4) for p in s000_prov},
         "high_urbanization_provinces": [p for p in s000_prov if klass[p] == "high"],
-        "province_theil_2013": {p: round(theil0[p], 5) for p in s000_prov if p in theil0},
     }
     return {"converged_lg": converged, "unconverged_lg": unconverged, "di_city": di,
             "broadband": broadband, "mobile": mobile, "telecom": telecom, "truth": truth}
 
 
-def _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_without
-                   ) -> pd.DataFrame:
+def province_year(lat, years, listed, lg, lg_without, digital, panel, panel_without
+                  ) -> pd.DataFrame:
     """Province-years of the S000 sample as the warehouse forms them (provinces of the plant's
     sample with two or more cities in that year's yearbook, S000 years), from the world's city
-    panel: the indicators of the digital-infrastructure index, DI, and the gains the planted
-    effects bring, the data's value minus that of the same world without them: balance (-Theil
-    and -CV; ``lg_without`` has no convergence: the plant's ``unconverged_lg`` plus the
-    business cycle), the tertiary / secondary ratio and log patents per 10,000
+    panel: the Theil index, the indicators of the digital-infrastructure index, and the gains
+    the planted effects bring, the data's value minus that of the same world without them:
+    balance (-Theil and -CV; ``lg_without`` has no convergence: the plant's ``unconverged_lg``
+    plus the business cycle), the tertiary / secondary ratio and log patents per 10,000
     (``panel_without`` has no DI in the tertiary share and patents)."""
     prov = lat["province_id"].to_numpy()
     n, T = len(prov), len(years)
@@ -195,7 +194,7 @@ def _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_wit
                 patents[name] = np.log(wide(frame, "patents_granted")[cities, t].sum() / w.sum())
             rows.append({
                 "province_id": p, "year": int(year),
-                "high": p in truth["high_urbanization_provinces"],
+                "high": p in truth["high_urbanization_provinces"], "theil": -balance["data"][0],
                 "gain_theil": balance["data"][0] - balance["without"][0],
                 "gain_cv": balance["data"][1] - balance["without"][1],
                 "gain_tertiary_to_secondary": structure["data"] - structure["without"],
@@ -208,14 +207,20 @@ def _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_wit
     return pd.DataFrame(rows)
 
 
-def index_effects(lat, years, listed, lg, lg_without, digital, panel, panel_without) -> dict:
+def base_year_theil(province_year: pd.DataFrame) -> dict:
+    """The Theil index of each S000 province in the first S000 year, on the world's data (as the
+    warehouse measures it from the yearbooks), from :func:`province_year`."""
+    first = province_year[province_year["year"] == s000_years()[0]]
+    return {p: round(float(v), 5) for p, v in zip(first["province_id"], first["theil"])}
+
+
+def index_effects(province_year: pd.DataFrame) -> dict:
     """What the S000 estimators target, in units of the digital-infrastructure index: each
-    estimator applied to the gain the planted effects bring (:func:`_province_year`; ``listed``
-    says which cities each year's yearbook lists), with the index computed from the world's
-    broadband, mobile and telecom series by the entropy method over the S000 province-years
-    (indicators as the seed ref_index_indicator lists them). Province and year fixed effects,
-    no controls."""
-    panel = _province_year(lat, years, listed, lg, lg_without, digital, panel, panel_without)
+    estimator applied to the gain the planted effects bring (:func:`province_year`), with the
+    index computed from the world's broadband, mobile and telecom series by the entropy method
+    over the S000 province-years (indicators as the seed ref_index_indicator lists them).
+    Province and year fixed effects, no controls."""
+    panel = province_year.copy()
     fit = entropy_fit(panel, DI_INDEX)
     panel["di_index"] = fit.score(panel).to_numpy()
     panel = panel.sort_values(["province_id", "year"]).reset_index(drop=True)

@@ -457,7 +457,8 @@ def write_all(out_dir: Path, sc, latent: pd.DataFrame, seed: int,
     lat_c = lat.loc[ceads]
 
     bar.set_postfix_str("HSR")
-    net = build_hsr(cities_all, population(lat.loc[all_ids], 2012),
+    on_lines = list(sc.hsr_city_ids)
+    net = build_hsr(roster.loc[on_lines].reset_index(), population(lat.loc[on_lines], 2012),
                     np.random.default_rng([seed, 30]), full)
     write_hsr(out_dir / "hsr", net, cities_all, np.random.default_rng([seed, 36]))
     hsr = _period_means(hsr_connectivity(net, ceads, years), years)

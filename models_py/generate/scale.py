@@ -16,9 +16,26 @@ SMALL_CITY_NAMES = [
     "济南市", "青岛市", "莱芜市", "太原市", "哈尔滨市", "长春市", "福州市", "南昌市", "乌鲁木齐市",
     "延边朝鲜族自治州",
 ]
+# ... and prefecture cities that become neither cross-border e-commerce pilots nor big data
+# pilot zones, spread over the provinces: nearly every city above is a cross-border pilot by
+# 2020, so without them S002's city pairs have hardly an untreated comparison and its dyadic
+# errors, on 46 cities, were a quarter too small. (More cities in the big data pilot provinces
+# would share their province's shocks with the treated cities there, which S001's errors,
+# clustered by city, do not see.)
+# They are not regions of the small MRIO tables (CEADs covers a list of its own) and have no
+# high-speed rail (on a small map their stations would crowd the lines between S003's cities).
+SMALL_COMPARISON_CITY_NAMES = [
+    "曲靖市", "玉溪市", "四平市", "通化市", "自贡市", "乐山市", "石嘴山市", "淮南市", "阜阳市",
+    "长治市", "晋中市", "桂林市", "玉林市", "益阳市", "丹东市", "滁州市", "齐齐哈尔市", "十堰市",
+    "荆州市", "常德市", "白银市", "锦州市", "大庆市", "咸阳市",
+]
 SMALL_SECTORS = ["01", "06", "14", "25", "32", "34"]  # labor, labor, capital, capital, tech, none
-SMALL_COUNTY_PROVINCES = ["330000", "410000"]  # 浙江, 河南
-SMALL_COUNTIES_PER_PROVINCE = 40
+# Counties: enough that some 28 counties grow each kind of S004 cluster after the first year (a
+# fifth of the counties have a cluster, half of each kind, four in five of those start later):
+# with the 6 or so of each kind that 80 counties gave, errors clustered by county were a quarter
+# too small.
+SMALL_COUNTY_PROVINCES = ["330000", "410000", "510000"]  # 浙江, 河南, 四川
+SMALL_COUNTIES_PER_PROVINCE = 130
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,7 @@ class Scale:
     sector_codes: tuple[str, ...]    # MRIO sectors
     county_ids: tuple[str, ...]      # counties of the county yearbook and firm records
     firms_per_county: int            # average firms per county-year in the firm records
+    hsr_city_ids: tuple[str, ...]    # cities the synthetic high-speed-rail lines run through
     city_years: tuple[int, ...] = field(                 # the dbt panel windows
         default_factory=lambda: reference.panel_years("city_panel"))
     county_years: tuple[int, ...] = field(
@@ -48,15 +66,18 @@ def get_scale(name: str) -> Scale:
         city_ids = tuple(cities["city_id"])
         ceads = tuple(cities.loc[cities["in_ceads"] == 1, "city_id"])
         county_ids = tuple(counties["county_id"])
-        return Scale("full", city_ids, ceads, sectors, county_ids, firms_per_county=70)
+        return Scale("full", city_ids, ceads, sectors, county_ids, firms_per_county=70,
+                     hsr_city_ids=city_ids)
     if name == "small":
         by_name = dict(zip(cities["city_name"], cities["city_id"]))
-        city_ids = tuple(by_name[n] for n in SMALL_CITY_NAMES)
-        ceads = tuple(c for c in city_ids
+        main_ids = tuple(by_name[n] for n in SMALL_CITY_NAMES)
+        city_ids = main_ids + tuple(by_name[n] for n in SMALL_COMPARISON_CITY_NAMES)
+        ceads = tuple(c for c in main_ids
                       if cities.set_index("city_id").loc[c, "in_ceads"] == 1)
         picked = []
         for prov in SMALL_COUNTY_PROVINCES:
             ids = counties.loc[counties["province_id"] == prov, "county_id"]
             picked.extend(ids.iloc[:SMALL_COUNTIES_PER_PROVINCE])
-        return Scale("small", city_ids, ceads, SMALL_SECTORS, tuple(picked), firms_per_county=25)
+        return Scale("small", city_ids, ceads, SMALL_SECTORS, tuple(picked), firms_per_county=25,
+                     hsr_city_ids=main_ids)
     raise ValueError(f"unknown scale {name!r}: expected 'full' or 'small'")
