@@ -9,9 +9,10 @@ files. It prints:
 
 - for each study and target (the targets of ``bench_studies.TARGETS``, stated by the seed's
   truth file), the share of seeds whose 95% CI holds the target; the share whose CI holds the
-  mean of the targets over the seeds; the mean estimate minus the target and the ratio of the
+  mean of the targets over the seeds; the mean estimate minus the target, the ratio of the
   mean standard error to the spread of estimate minus target across seeds (each seed's world
-  has a target of its own).
+  has a target of its own) and the share of seeds whose estimate differs from zero at 5% (the
+  power against the planted effect).
 
   The two coverages answer two questions. A seed's target is the estimator applied to what
   was planted in that seed's world: the effect of its own cities, whose planted effects differ
@@ -56,7 +57,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
 warnings.filterwarnings("ignore")
 
-from bench_studies import TARGETS  # noqa: E402
+from bench_studies import TARGETS, without_bootstrap  # noqa: E402
 from dagster_project.resources import resources  # noqa: E402
 from models_py.estimate import run  # noqa: E402
 from models_py.estimate.specs import load_study, study_names  # noqa: E402
@@ -81,14 +82,6 @@ def build_warehouse(raw: Path, db: Path) -> None:
     selection = dg.AssetSelection.all() - studies - dg.AssetSelection.keys("analyst_snapshot")
     dg.materialize(assets, selection=selection, raise_on_error=True,
                    resources=resources(db, raw, db.parent / "publish"))
-
-
-def without_bootstrap(spec):
-    """The spec without its wild cluster bootstrap (its CI does not depend on it)."""
-    if getattr(spec.options, "wild_bootstrap", None) is None:
-        return spec
-    return dataclasses.replace(spec, options=spec.options.model_copy(
-        update={"wild_bootstrap": None}))
 
 
 def fit_tables(con, name: str, tables: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -164,13 +157,15 @@ def summary(results: pd.DataFrame) -> tuple[str, str]:
         cover.append([study.upper(), target, len(g), f"{100 * g['covered'].mean():.0f}%",
                       f"{100 * population:.0f}%" if population == population else "-",
                       f"{error.mean():+.3g}",
-                      f"{g['se'].mean() / spread:.2f}" if spread > 0 else "-"])
+                      f"{g['se'].mean() / spread:.2f}" if spread > 0 else "-",
+                      f"{100 * (g['p'] < 0.05).mean():.0f}%"])
     null = results[results["variant"] == "null"]
     reject = [[target, len(g), f"{100 * (g['p'] < 0.05).mean():.0f}%"]
               for target, g in null.groupby("target", sort=False)]
     return (tabulate(cover, headers=["study", "target", "seeds", "95% CI coverage",
                                      "of the mean target", "mean estimate − target",
-                                     "mean s.e. / sd of estimate − target"],
+                                     "mean s.e. / sd of estimate − target",
+                                     "p < 0.05"],
                      tablefmt="github", disable_numparse=True),
             tabulate(reject, headers=["S001 null variant: test", "seeds", "rejects at 5%"],
                      tablefmt="github", disable_numparse=True) if reject else "")
