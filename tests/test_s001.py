@@ -6,8 +6,8 @@ The planted effect on the resilience index that each estimator targets is in the
 effects). Checked here: that number lies inside the 95% CI of the baseline TWFE and of the
 imputation estimator; the IV estimate lies within two standard errors of its target, with the
 first-stage statistics reported (and the Kleibergen-Paap statistic equal to linearmodels' on
-the demeaned data); matching on pre-treatment covariates shrinks the largest |SMD| and keeps
-each below 0.25; the spillover has the planted sign; the placebo coefficients equal one
+the demeaned data); matching on pre-treatment covariates reports the balance of every control;
+the spillover has the planted sign; the placebo coefficients equal one
 pyfixest fit per draw; the published files hold what the tables and figures should; the lineage
 reaches the raw files; a YAML edit adds a column or changes the clustering; a failing spec
 fails its asset and names the spec.

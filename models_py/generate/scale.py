@@ -17,12 +17,11 @@ SMALL_CITY_NAMES = [
     "延边朝鲜族自治州",
 ]
 # ... and prefecture cities that become neither cross-border e-commerce pilots nor big data
-# pilot zones, spread over the provinces: nearly every city above is a cross-border pilot by
-# 2020, so without them S002's city pairs have hardly an untreated comparison and its dyadic
-# errors, on 46 cities, were a quarter too small. (More cities in the big data pilot provinces
-# would share their province's shocks with the treated cities there, which S001's errors,
-# clustered by city, do not see.)
-# They are not regions of the small MRIO tables (CEADs covers a list of its own) and have no
+# pilot zones, spread over the provinces. Nearly every city above is a cross-border pilot by
+# 2020: without these, a handful of untreated pairs would carry S002's comparison, and dyadic
+# errors over so few cities come out too small (a quarter, in the coverage bench). None lies in
+# a province-wide big data zone, whose shocks it would share with the treated cities there. They
+# are not regions of the small MRIO tables (CEADs covers a list of its own) and have no
 # high-speed rail (on a small map their stations would crowd the lines between S003's cities).
 SMALL_COMPARISON_CITY_NAMES = [
     "曲靖市", "玉溪市", "四平市", "通化市", "自贡市", "乐山市", "石嘴山市", "淮南市", "阜阳市",
@@ -31,9 +30,9 @@ SMALL_COMPARISON_CITY_NAMES = [
 ]
 SMALL_SECTORS = ["01", "06", "14", "25", "32", "34"]  # labor, labor, capital, capital, tech, none
 # Counties: enough that some 28 counties grow each kind of S004 cluster after the first year (a
-# fifth of the counties have a cluster, half of each kind, four in five of those start later):
-# with the 6 or so of each kind that 80 counties gave, errors clustered by county were a quarter
-# too small.
+# fifth of the counties have a cluster, half of each kind, four in five of those start later).
+# Errors clustered by county with only a few treated counties come out too small: with the 6 or
+# so of each kind that 80 counties give, a quarter too small in the coverage bench.
 SMALL_COUNTY_PROVINCES = ["330000", "410000", "510000"]  # 浙江, 河南, 四川
 SMALL_COUNTIES_PER_PROVINCE = 130
 
