@@ -20,9 +20,10 @@ SMALL_CITY_NAMES = [
 # pilot zones, spread over the provinces. Nearly every city above is a cross-border pilot by
 # 2020: without these, a handful of untreated pairs would carry S002's comparison, and dyadic
 # errors over so few cities come out too small (a quarter, in the coverage bench). None lies in
-# a province-wide big data zone, whose shocks it would share with the treated cities there. They
-# are not regions of the small MRIO tables (CEADs covers a list of its own) and have no
-# high-speed rail (on a small map their stations would crowd the lines between S003's cities).
+# a province-wide big data zone (with four that did, S001's errors on its null variant came out
+# a quarter smaller than the estimates' spread over seeds, generator side). They are not
+# regions of the small MRIO tables (CEADs covers a list of its own) and have no high-speed
+# rail (on a small map their stations would crowd the lines between S003's cities).
 SMALL_COMPARISON_CITY_NAMES = [
     "曲靖市", "玉溪市", "四平市", "通化市", "自贡市", "乐山市", "石嘴山市", "淮南市", "阜阳市",
     "长治市", "晋中市", "桂林市", "玉林市", "益阳市", "丹东市", "滁州市", "齐齐哈尔市", "十堰市",
