@@ -21,6 +21,7 @@ import pytest
 from models_py import reference
 from models_py.generate import city_world, digital_infrastructure, resilience_index
 from models_py.generate import latent as latent_mod
+from models_py.generate.estimands import codes, fe_ols
 from models_py.generate.latent import city_latent, development
 from models_py.generate.scale import get_scale
 
@@ -54,11 +55,15 @@ def null_world() -> city_world.CityWorld:
     return city_world.build_city_world(sc, city_latent(sc.city_ids, SEED), SEED, s001_null=True)
 
 
+def sample_components(world: city_world.CityWorld) -> pd.DataFrame:
+    """The resilience components of the S001 sample cities, every year of the world."""
+    sample = world.cities.loc[world.cities["in_s001"] == 1, "city_id"]
+    return resilience_index.resilience_components(world.panel[world.panel["city_id"].isin(sample)])
+
+
 @pytest.fixture(scope="module")
 def null_components(null_world) -> pd.DataFrame:
-    sample = null_world.cities.loc[null_world.cities["in_s001"] == 1, "city_id"]
-    panel = null_world.panel[null_world.panel["city_id"].isin(sample)]
-    return resilience_index.resilience_components(panel).set_index(["city_id", "year"])
+    return sample_components(null_world).set_index(["city_id", "year"])
 
 
 # patents and the tertiary / secondary ratio rise with S000's digital infrastructure by the
@@ -96,11 +101,9 @@ def null_did(world, frame: pd.DataFrame) -> np.ndarray:
 
 
 def two_way_slope(frame: pd.DataFrame, y: str, d: str) -> float:
-    """TWFE slope of y on d (city and year effects, a balanced panel)."""
-    wide = lambda c: frame.pivot(index="city_id", columns="year", values=c).to_numpy()  # noqa
-    demean = lambda a: a - a.mean(1, keepdims=True) - a.mean(0, keepdims=True) + a.mean()  # noqa
-    yy, dd = demean(wide(y)), demean(wide(d))
-    return float((yy * dd).sum() / (dd * dd).sum())
+    """TWFE slope of y on d (city and year fixed effects)."""
+    fe = [codes(frame["city_id"]), codes(frame["year"])]
+    return float(fe_ols(frame[y].to_numpy(float), frame[d].to_numpy(float), fe)[0])
 
 
 NULL_SEEDS = range(1, 11)
@@ -116,9 +119,7 @@ def null_slopes() -> pd.DataFrame:
     for seed in NULL_SEEDS:
         world = city_world.build_city_world(sc, city_latent(sc.city_ids, seed), seed,
                                             s001_null=True)
-        sample = world.cities.loc[world.cities["in_s001"] == 1, "city_id"]
-        panel = world.panel[world.panel["city_id"].isin(sample)]
-        comp = resilience_index.resilience_components(panel)
+        comp = sample_components(world)
         comp = comp[comp["year"].between(first, last)].reset_index(drop=True)
         frame = comp[["city_id", "year", "gdp_per_capita"]].assign(
             index=resilience_index.entropy_fit(comp).score(comp).to_numpy(),

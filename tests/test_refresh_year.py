@@ -56,7 +56,6 @@ def stored_tables(db) -> dict[str, tuple]:
                 .fetchone() for s, t in tables}
 
 
-
 def test_the_launch_command_line_keeps_config_and_tags_apart():
     """`python -m dagster_project.launch`: each option lands in its own field of the run."""
     assert parse(["--job", "refresh_city_yearbook",
@@ -68,6 +67,7 @@ def test_the_launch_command_line_keeps_config_and_tags_apart():
     run = parse(["--assets", "raw/eps,marts/city_year"])
     assert run.assets == ("raw/eps", "marts/city_year") and run.checks is None
     assert run.run_config == {} and run.tags == {}
+
 
 def test_one_year_replaces_only_that_year(site):
     raw, db = site

@@ -51,10 +51,6 @@ def s002(warehouse):
             "publish": warehouse.publish_dir / "s002", "study": load_study("s002")}
 
 
-
-
-
-
 def test_pairs_kept_by_pre_pilot_economic_ties(s002):
     mart, threshold = s002["mart"], s002["threshold"]
     pairs = mart.drop_duplicates("pair_id").set_index("pair_id")
